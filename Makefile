@@ -1,0 +1,36 @@
+# The two commands a learner needs: `make lab` and `make test`. Everything else is for developers.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# torch first, pinned to the CPU wheel: a bare `torch` would pull a multi-GB CUDA build.
+TORCH_SPEC ?= torch==2.13.0
+# JupyterLab refuses to run as root without --allow-root.
+ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
+PORT ?= 8888
+
+.PHONY: lab test bench figures assignments e2e venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet $(TORCH_SPEC)
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+lab: venv
+	$(VENV)/bin/jupyter lab notebooks/ --port=$(PORT) $(ROOT_FLAG)
+
+test: venv
+	$(PY) -m pytest -n 2
+
+bench: venv
+	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+figures: venv
+	$(PY) -m swin_edu.figures
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .hypothesis

@@ -34,3 +34,12 @@ figures: venv
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis
+
+# Classroom assignments (nbgrader): student versions into assignments_release/ (git-ignored).
+assignments: venv
+	bash scripts/assignments.sh generate
+
+# End-to-end test in headless Chromium (needs Debian's chromium; .ci/run installs it).
+e2e: venv
+	$(PY) -m pip install --quiet -e '.[test,e2e]'
+	$(PY) -m pytest tests/e2e -p no:xdist -p no:cacheprovider -s

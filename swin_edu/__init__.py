@@ -1,0 +1,10 @@
+"""swin_edu: the Swin Transformer, built piece by piece for the swin-edu course.
+
+One module per concept, in course order:
+``patches`` (patch partition, embedding, merging), ``windows`` (partition/reverse, cyclic
+shift, padding), ``relative_position`` (index and bias), ``masks`` (region labels and the
+shifted-window mask), ``attention`` (window attention), ``model`` (block, stage, network),
+``convert`` (Hugging Face and official checkpoints), ``complexity`` (formulas and counts).
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,153 @@
+"""The common machinery of every explorer: controls, synchronous redraw, PNG image, message."""
+
+from __future__ import annotations
+
+import html
+import io
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import ipywidgets as widgets
+from matplotlib.figure import Figure
+
+__all__ = ["Explorer"]
+
+
+class Explorer:
+    """Base class: subclasses define ``slug``, ``_make_controls`` and ``_render``.
+
+    Public interface (tests, notebooks and the end-to-end test rely on it):
+
+    - ``ui``: the ipywidgets container; the explorer displays itself when it is the last
+      value of a cell (``_repr_mimebundle_`` delegates to ``ui``).
+    - ``controls``: ``name -> ipywidgets control``.
+    - ``set(**values)``: set controls and redraw synchronously (one redraw for all values).
+    - ``state``: ``name -> current value``. ``figure``: the last drawn ``Figure``.
+    - ``data``: the arrays behind the image (``{}`` while the state is invalid).
+    - ``message``: ``""`` when the state is valid, else the ``ValueError`` text, which is
+      shown in the message area; invalid combinations never raise from a slider.
+    - ``readout``: an ``ipywidgets.HTML`` summary of the state.
+    - ``image``: the ``ipywidgets.Image`` holding the PNG; ``last_redraw_ms`` its cost.
+    """
+
+    slug = "explorer"
+    dpi = 72
+
+    def __init__(self) -> None:
+        self._holding = False
+        self.controls: dict[str, widgets.ValueWidget] = self._make_controls()
+        for name, control in self.controls.items():
+            control.add_class(f"swin-edu-{self.slug}-{name.replace('_', '-').lower()}")
+            control.observe(self._on_change, names="value")
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.image.add_class(f"swin-edu-{self.slug}-image")
+        self.readout = widgets.HTML()
+        self.readout.add_class(f"swin-edu-{self.slug}-readout")
+        self._message_html = widgets.HTML()
+        self._message_html.add_class(f"swin-edu-{self.slug}-message")
+        self.ui = widgets.VBox([widgets.HBox(list(self.controls.values()),
+                                             layout=widgets.Layout(flex_flow="row wrap")),
+                                self.readout, self._message_html, self.image])
+        self.ui.add_class(f"swin-edu-{self.slug}")
+        self.figure: Figure | None = None
+        self.data: dict[str, Any] = {}
+        self.message = ""
+        self.last_redraw_ms = 0.0
+        self.redraw()
+
+    # -- subclass hooks ----------------------------------------------------------------
+    def _make_controls(self) -> dict[str, widgets.ValueWidget]:
+        raise NotImplementedError
+
+    def _sync_ranges(self) -> None:
+        """Adjust dependent control ranges (e.g. the window selector) to the state."""
+
+    def _render(self) -> tuple[Figure, dict[str, Any], str]:
+        """Compute data and draw; returns ``(figure, data, readout_html)``.
+
+        Raises ``ValueError`` for an invalid combination of control values.
+        """
+        raise NotImplementedError
+
+    # -- public interface --------------------------------------------------------------
+    @property
+    def state(self) -> dict[str, Any]:
+        return {name: control.value for name, control in self.controls.items()}
+
+    def set(self, **values: Any) -> "Explorer":
+        """Set controls by name, then redraw once. Returns ``self`` for chaining."""
+        unknown = sorted(set(values) - set(self.controls))
+        if unknown:
+            raise ValueError(f"unknown control(s) {unknown}; {type(self).__name__} has "
+                             f"{list(self.controls)}")
+        with self._hold():
+            # Control order matters: sizes first, so dependent ranges are right for the rest.
+            for name, control in self.controls.items():
+                if name not in values:
+                    continue
+                self._sync_ranges()
+                control.value = values[name]
+                if control.value != values[name]:
+                    low, high = getattr(control, "min", None), getattr(control, "max", None)
+                    raise ValueError(f"{name}={values[name]!r} is outside the control's range "
+                                     f"[{low}, {high}]; pick a value in it")
+        self.redraw()
+        return self
+
+    def redraw(self) -> None:
+        """Recompute and redraw now (synchronously)."""
+        start = time.perf_counter()
+        with self._hold():
+            self._sync_ranges()
+        try:
+            figure, data, readout = self._render()
+        except ValueError as error:
+            self.message = str(error)
+            self.data = {}
+            self._message_html.value = (
+                f'<div style="color:#b00020;font-family:monospace;white-space:pre-wrap">'
+                f"{html.escape(self.message)}</div>")
+            self.image.add_class("swin-edu-stale")
+            self.last_redraw_ms = (time.perf_counter() - start) * 1000
+            return
+        self.message = ""
+        self._message_html.value = ""
+        self.image.remove_class("swin-edu-stale")
+        self.figure, self.data = figure, data
+        self.readout.value = readout
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=self.dpi)
+        self.image.value = buffer.getvalue()
+        self.last_redraw_ms = (time.perf_counter() - start) * 1000
+
+    def close(self) -> None:
+        """Close every widget of the explorer (frees the front-end models)."""
+        for widget in (*self.controls.values(), self.image, self.readout, self._message_html,
+                       self.ui):
+            widget.close()
+
+    def _repr_mimebundle_(self, **kwargs: Any):
+        return self.ui._repr_mimebundle_(**kwargs)
+
+    # -- internals -----------------------------------------------------------------------
+    def _on_change(self, _change: dict) -> None:
+        if not self._holding:
+            self.redraw()
+
+    @contextmanager
+    def _hold(self) -> Iterator[None]:
+        previous, self._holding = self._holding, True
+        try:
+            yield
+        finally:
+            self._holding = previous
+
+
+def int_slider(description: str, value: int, low: int, high: int, step: int = 1,
+               continuous: bool = False) -> widgets.IntSlider:
+    """An ``IntSlider`` with a readable label width."""
+    return widgets.IntSlider(value=value, min=low, max=high, step=step, description=description,
+                             continuous_update=continuous,
+                             style={"description_width": "initial"},
+                             layout=widgets.Layout(width="220px"))

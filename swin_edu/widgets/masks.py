@@ -1,0 +1,100 @@
+"""``MaskExplorer``: region labels, one window's mask and a query's reach, driven by sliders."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from swin_edu.masks import region_labels, shifted_window_mask
+from swin_edu.viz._style import new_figure
+from swin_edu.viz.masks import reach_on, region_labels_on, window_mask_on, window_token_ids
+from swin_edu.widgets._base import Explorer, int_slider
+from swin_edu.windows import check_window_args, window_partition
+
+__all__ = ["MaskExplorer"]
+
+
+@lru_cache(maxsize=32)
+def _mask_tables(H: int, W: int, window_size: int,
+                 shift_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cached ``(mask (nW, N, N), labels (H, W), slot labels (nW, N), slot ids (nW, N))``."""
+    mask = shifted_window_mask(H, W, window_size, shift_size)
+    labels = region_labels(H, W, window_size, shift_size)
+    slot_labels = window_partition(labels[None, :, :, None], window_size).reshape(mask.shape[:2])
+    ids = window_token_ids(H, W, window_size, shift_size)
+    return mask.numpy(), labels.numpy(), slot_labels.numpy(), ids.numpy()
+
+
+class MaskExplorer(Explorer):
+    """Sliders ``H``, ``W``, ``window_size``, ``shift_size``, ``window``, ``query``.
+
+    ``window`` picks a window of the rolled map (row-major), ``query`` a token of it
+    (row-major inside the window). The image shows the region labels with the window
+    outlined, that window's mask with the query's row outlined, and the query's reach under
+    SW-MSA on the original, unrolled map.
+
+    ``data``: ``mask`` ``(N, N)`` (== ``shifted_window_mask(...)[window]``), ``labels``
+    ``(H, W)`` (== ``region_labels``), ``reach`` ``(H, W)`` bool, ``query_position``
+    ``(row, col)`` on the original map, ``token_ids`` ``(N,)`` original ids of the window's
+    tokens, ``num_windows``, ``masked_pairs`` (masked entries in the window's mask).
+
+    CSS classes: ``swin-edu-mask`` (container), ``swin-edu-mask-image``,
+    ``swin-edu-mask-readout``, ``swin-edu-mask-message``, and one per control:
+    ``swin-edu-mask-h``, ``-w``, ``-window-size``, ``-shift-size``, ``-window``, ``-query``.
+    """
+
+    slug = "mask"
+
+    def __init__(self, H: int = 8, W: int = 8, window_size: int = 4, shift_size: int = 2,
+                 window: int = 3, query: int = 0) -> None:
+        self._initial = dict(H=H, W=W, window_size=window_size, shift_size=shift_size,
+                             window=window, query=query)
+        super().__init__()
+
+    def _make_controls(self):
+        v = self._initial
+        return {
+            "H": int_slider("H", v["H"], 1, 64),
+            "W": int_slider("W", v["W"], 1, 64),
+            "window_size": int_slider("window size M", v["window_size"], 1, 16),
+            "shift_size": int_slider("shift S", v["shift_size"], 0, 15),
+            "window": int_slider("window", v["window"], 0, 4095),
+            "query": int_slider("query token", v["query"], 0, 255),
+        }
+
+    def _sync_ranges(self) -> None:
+        H, W = self.controls["H"].value, self.controls["W"].value
+        M = self.controls["window_size"].value
+        if H % M == 0 and W % M == 0:
+            self.controls["window"].max = max(0, (H // M) * (W // M) - 1)
+            self.controls["query"].max = M * M - 1
+
+    def _render(self) -> tuple[Figure, dict[str, Any], str]:
+        s = self.state
+        H, W, M, S = s["H"], s["W"], s["window_size"], s["shift_size"]
+        check_window_args(H, W, M, S)
+        mask, labels, slot_labels, ids = _mask_tables(H, W, M, S)
+        window, query = s["window"], s["query"]
+        token_id = int(ids[window, query])
+        position = divmod(token_id, W)
+        allowed = mask[window, query] == 0
+        reach = np.zeros(H * W, dtype=bool)
+        reach[ids[window][allowed]] = True
+        reach = reach.reshape(H, W)
+        data = {"mask": mask[window], "labels": labels, "reach": reach,
+                "query_position": position, "token_ids": ids[window],
+                "num_windows": mask.shape[0], "masked_pairs": int((mask[window] != 0).sum())}
+        fig = new_figure(12.0, 4.2, dpi=self.dpi)
+        left, middle, right = fig.subplots(1, 3)
+        region_labels_on(left, H, W, M, S, window=window)
+        window_mask_on(middle, mask[window], slot_labels[window],
+                       title=f"mask of window {window}", query=query)
+        reach_on(right, reach, position, M, S,
+                 f"reach of token {position} (original map)", shifted=S > 0)
+        readout = (f"nW={mask.shape[0]}, window {window}: tokens {M * M}, "
+                   f"masked pairs={data['masked_pairs']} of {M ** 4}; query token {query} "
+                   f"= original {position}, may attend to {int(reach.sum())} keys")
+        return fig, data, readout

@@ -1,0 +1,63 @@
+"""``RelativePositionExplorer``: pick a window size and a query, see the bias row it reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from matplotlib.figure import Figure
+
+from swin_edu.relative_position import relative_coords
+from swin_edu.viz.relative_position import bias_row, draw_bias_row
+from swin_edu.widgets._base import Explorer, int_slider
+
+__all__ = ["RelativePositionExplorer"]
+
+
+class RelativePositionExplorer(Explorer):
+    """Sliders ``window_size`` and ``query`` (a token of the window, row-major).
+
+    Pass a bias ``table`` ``((2M-1)^2, heads)`` (e.g. a trained layer's
+    ``relative_position_bias_table``) to see bias values; it fixes ``window_size``.
+
+    ``data``: ``index`` ``(M, M)`` table row per key (== ``relative_position_index(M)[query]``
+    laid out over the window), ``dy`` and ``dx`` ``(M, M)`` offsets of the query from each key,
+    ``table`` ``(2M-1, 2M-1)``, ``bias`` ``(M, M)`` or ``None``.
+
+    CSS classes: ``swin-edu-relpos`` (container), ``swin-edu-relpos-image``,
+    ``-readout``, ``-message``, ``swin-edu-relpos-window-size``, ``swin-edu-relpos-query``.
+    """
+
+    slug = "relpos"
+
+    def __init__(self, window_size: int = 2, query: int = 0, table: torch.Tensor | None = None,
+                 head: int = 0) -> None:
+        self._table, self._head = table, head
+        if table is not None:
+            window_size = (int(round(table.shape[0] ** 0.5)) + 1) // 2
+        self._initial = dict(window_size=window_size, query=query)
+        super().__init__()
+        if table is not None:
+            self.controls["window_size"].disabled = True
+
+    def _make_controls(self):
+        return {"window_size": int_slider("window size M", self._initial["window_size"], 1, 8),
+                "query": int_slider("query token", self._initial["query"], 0, 63)}
+
+    def _sync_ranges(self) -> None:
+        self.controls["query"].max = self.controls["window_size"].value ** 2 - 1
+
+    def _render(self) -> tuple[Figure, dict[str, Any], str]:
+        M, query = self.state["window_size"], self.state["query"]
+        data = bias_row(M, query, self._table, self._head)
+        offsets = relative_coords(M)[query].view(M, M, 2).numpy()
+        data.update(dy=offsets[..., 0], dx=offsets[..., 1])
+        fig = draw_bias_row(M, query, self._table, self._head)
+        fig.set_dpi(self.dpi)
+        q_row, q_col = divmod(query, M)
+        readout = (f"M={M}: table of (2M-1)^2 = {(2 * M - 1) ** 2} rows; query {query} at "
+                   f"({q_row}, {q_col}) reads rows {sorted(set(data['index'].flatten().tolist()))}"
+                   if M <= 3 else
+                   f"M={M}: table of (2M-1)^2 = {(2 * M - 1) ** 2} rows; query {query} at "
+                   f"({q_row}, {q_col}) reads {M * M} distinct rows")
+        return fig, data, readout

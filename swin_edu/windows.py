@@ -42,7 +42,9 @@ def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:
     check_positive("window_size", window_size)
     _, H, W, _ = x.shape
     num_windows(H, W, window_size)
-    return rearrange(x, "b (nh m1) (nw m2) c -> (b nh nw) m1 m2 c", m1=window_size, m2=window_size)
+    windows = rearrange(x, "b (nh m1) (nw m2) c -> (b nh nw) m1 m2 c",
+                        m1=window_size, m2=window_size)
+    return windows.contiguous()  # as the official code, so that .view() works on the result
 
 
 def window_reverse(windows: torch.Tensor, window_size: int, H: int, W: int) -> torch.Tensor:

@@ -1,0 +1,97 @@
+"""How much attention costs: the paper's formulas, whole-model counts, and measured counts.
+
+Symbols (used only inside formulas): ``h, w`` feature-map height and width, ``C`` channels,
+``M`` window size. The paper counts one multiply-add as one FLOP:
+
+    Omega(MSA)   = 4 h w C^2 + 2 (h w)^2 C      # q, k, v, output projections + QK^T and AV
+    Omega(W-MSA) = 4 h w C^2 + 2 M^2 h w C      # the same, inside hw / M^2 windows
+
+Profilers such as ``torch.utils.flop_counter.FlopCounterMode`` count a multiply-add as two
+FLOPs, so their numbers are twice the paper's (:func:`measured_flops` divides by two).
+
+Taught in notebooks/06_complexity.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
+from torch.utils.flop_counter import FlopCounterMode
+
+from swin_edu._checks import check_positive
+
+__all__ = ["msa_flops", "wmsa_flops", "model_flops", "measured_flops", "count_parameters"]
+
+
+def msa_flops(h: int, w: int, C: int) -> int:
+    """Global multi-head self-attention on an ``h x w`` map: ``4hwC^2 + 2(hw)^2 C``."""
+    for name, value in (("h", h), ("w", w), ("C", C)):
+        check_positive(name, value)
+    return 4 * h * w * C ** 2 + 2 * (h * w) ** 2 * C
+
+
+def wmsa_flops(h: int, w: int, C: int, M: int) -> int:
+    """Window attention with ``M x M`` windows: ``4hwC^2 + 2M^2 hwC``.
+
+    Exact when ``M`` divides ``h`` and ``w``; otherwise it is the cost before padding.
+    """
+    for name, value in (("h", h), ("w", w), ("C", C), ("M", M)):
+        check_positive(name, value)
+    return 4 * h * w * C ** 2 + 2 * M ** 2 * h * w * C
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of learnable parameters."""
+    return sum(p.numel() for p in model.parameters())
+
+
+def _block_flops(h: int, w: int, dim: int, window_size: int, mlp_ratio: float) -> int:
+    padded_h = math.ceil(h / window_size) * window_size
+    padded_w = math.ceil(w / window_size) * window_size
+    attention = wmsa_flops(padded_h, padded_w, dim, window_size)
+    mlp = 2 * h * w * dim * int(dim * mlp_ratio)
+    norms = 2 * h * w * dim
+    return attention + mlp + norms
+
+
+def model_flops(model: nn.Module, image_size: int | tuple[int, int] = 224) -> int:
+    """FLOPs of a :class:`~swin_edu.model.SwinTransformer` forward pass, paper convention.
+
+    Counts as the official repository's ``flops()`` methods do: one multiply-add = one FLOP;
+    linear layers, convolutions, ``QK^T`` and ``AV``, plus one per element for LayerNorms;
+    softmax, GELU and additions are not counted.
+    """
+    H, W = (image_size, image_size) if isinstance(image_size, int) else image_size
+    check_positive("image_size", H)
+    check_positive("image_size", W)
+    patch, dim = model.patch_size, model.embed_dim
+    h, w = math.ceil(H / patch), math.ceil(W / patch)
+    in_chans = model.patch_embed.proj.in_channels
+    flops = h * w * dim * in_chans * patch * patch + h * w * dim  # conv + norm
+    for i, layer in enumerate(model.layers):
+        flops += len(layer.blocks) * _block_flops(h, w, dim, model.window_size, model.mlp_ratio)
+        if layer.downsample is not None:
+            h, w = math.ceil(h / 2), math.ceil(w / 2)
+            flops += h * w * 4 * dim + h * w * 4 * dim * 2 * dim  # norm + reduction
+            dim *= 2
+    flops += h * w * dim  # final norm
+    if isinstance(model.head, nn.Linear):
+        flops += dim * model.head.out_features
+    return flops
+
+
+def measured_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
+    """Count FLOPs of ``module(*inputs)`` with ``FlopCounterMode``, in the paper's convention.
+
+    ``FlopCounterMode`` counts matrix products and convolutions at two FLOPs per multiply-add;
+    the result is halved here to compare with :func:`model_flops`. PyTorch's fused CPU
+    attention kernel is invisible to the counter, so attention runs on the math backend
+    (plain matmuls) while counting. Norms, softmax and activations are not counted.
+    """
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), counter:
+        module(*inputs)
+    return counter.get_total_flops() // 2

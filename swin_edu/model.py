@@ -1,0 +1,274 @@
+"""The Swin Transformer: block, stage and network (Swin-T/S/B/L).
+
+Data flow, channels-last between modules::
+
+    image (B, 3, H, W)
+      -> PatchEmbed                 (B, H/4, W/4, C)
+      -> stage 1..4: blocks          W-MSA and SW-MSA blocks alternate
+                     PatchMerging   (B, H/2, W/2, 2C) after stages 1-3
+      -> LayerNorm, mean over tokens, Linear head -> (B, num_classes)
+
+Any input size works and nothing is remembered between calls: each block pads its map to a
+multiple of the window, shifts only the axes longer than one window, builds (or reuses from a
+size-keyed cache) the mask for that padded size and crops afterwards.
+
+Taught in notebooks/07_swin_transformer.
+"""
+
+from __future__ import annotations
+
+import math
+import torch
+from torch import nn
+
+from swin_edu._checks import check_positive, check_rank
+from swin_edu.attention import WindowAttention, shifted_window_attention
+from swin_edu.patches import PatchEmbed, PatchMerging
+from swin_edu.windows import pad_to_window
+
+__all__ = ["SwinTransformerBlock", "BasicLayer", "SwinTransformer", "swin_t", "swin_s",
+           "swin_b", "swin_l", "VARIANTS", "stage_shapes"]
+
+VARIANTS: dict[str, dict] = {
+    "T": dict(embed_dim=96, depths=(2, 2, 6, 2), num_heads=(3, 6, 12, 24)),
+    "S": dict(embed_dim=96, depths=(2, 2, 18, 2), num_heads=(3, 6, 12, 24)),
+    "B": dict(embed_dim=128, depths=(2, 2, 18, 2), num_heads=(4, 8, 16, 32)),
+    "L": dict(embed_dim=192, depths=(2, 2, 18, 2), num_heads=(6, 12, 24, 48)),
+}
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: drop a residual branch for a random subset of samples in training."""
+
+    def __init__(self, drop_prob: float = 0.0) -> None:
+        super().__init__()
+        self.drop_prob = drop_prob
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.drop_prob == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.drop_prob
+        shape = (x.shape[0],) + (1,) * (x.dim() - 1)
+        return x * x.new_empty(shape).bernoulli_(keep) / keep
+
+
+class Mlp(nn.Module):
+    """Linear -> GELU -> Linear, applied to every token. ``(..., C)`` -> ``(..., C)``."""
+
+    def __init__(self, dim: int, hidden_dim: int, drop: float = 0.0) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden_dim)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden_dim, dim)
+        self.drop = nn.Dropout(drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
+
+
+def effective_shift(H: int, W: int, window_size: int, shift_size: int) -> tuple[int, int]:
+    """Shift per axis for a padded ``H x W`` map: an axis no longer than one window is not
+    shifted (shifting a single window would only wrap it onto itself)."""
+    return (shift_size if H > window_size else 0, shift_size if W > window_size else 0)
+
+
+class SwinTransformerBlock(nn.Module):
+    """One Swin block: ``x + attn(norm1(x))`` then ``x + mlp(norm2(x))``.
+
+    ``shift_size == 0`` gives W-MSA, ``shift_size == window_size // 2`` SW-MSA.
+    ``(B, H, W, C)`` -> ``(B, H, W, C)``.
+    """
+
+    def __init__(self, dim: int, num_heads: int, window_size: int = 7, shift_size: int = 0,
+                 mlp_ratio: float = 4.0, qkv_bias: bool = True, drop: float = 0.0,
+                 attn_drop: float = 0.0, drop_path: float = 0.0) -> None:
+        super().__init__()
+        if not 0 <= shift_size < window_size:
+            raise ValueError(f"shift_size={shift_size} must be in [0, window_size={window_size})"
+                             f"; use 0 (W-MSA) or {window_size // 2} (SW-MSA)")
+        self.window_size = window_size
+        self.shift_size = shift_size
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = WindowAttention(dim, window_size, num_heads, qkv_bias, attn_drop, drop)
+        self.drop_path = DropPath(drop_path)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_rank("x", x, 4, "(B, H, W, C)")
+        x = x + self.drop_path(self.window_attention(self.norm1(x)))
+        return x + self.drop_path(self.mlp(self.norm2(x)))
+
+    def window_attention(self, x: torch.Tensor) -> torch.Tensor:
+        """Pad to whole windows, (S)W-MSA, crop. ``(B, H, W, C)`` in and out."""
+        _, H, W, _ = x.shape
+        x, pad_h, pad_w = pad_to_window(x, self.window_size)  # (B, Hp, Wp, C)
+        shift = effective_shift(H + pad_h, W + pad_w, self.window_size, self.shift_size)
+        x = shifted_window_attention(x, self.attn, shift)
+        return x[:, :H, :W, :]
+
+
+class BasicLayer(nn.Module):
+    """One stage: ``depth`` blocks alternating W-MSA / SW-MSA, then optional patch merging.
+
+    ``(B, H, W, C)`` -> ``(B, H/2, W/2, 2C)`` with downsampling, else unchanged.
+    """
+
+    def __init__(self, dim: int, depth: int, num_heads: int, window_size: int = 7,
+                 mlp_ratio: float = 4.0, qkv_bias: bool = True, drop: float = 0.0,
+                 attn_drop: float = 0.0, drop_path: float | list[float] = 0.0,
+                 downsample: bool = False) -> None:
+        super().__init__()
+        rates = drop_path if isinstance(drop_path, list) else [drop_path] * depth
+        self.blocks = nn.ModuleList(
+            SwinTransformerBlock(dim, num_heads, window_size,
+                                 shift_size=0 if i % 2 == 0 else window_size // 2,
+                                 mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop,
+                                 attn_drop=attn_drop, drop_path=rates[i])
+            for i in range(depth))
+        self.downsample = PatchMerging(dim) if downsample else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for block in self.blocks:
+            x = block(x)
+        return x if self.downsample is None else self.downsample(x)
+
+
+class SwinTransformer(nn.Module):
+    """The whole network; state-dict keys are the official repository's.
+
+    ``(B, in_chans, H, W)`` -> ``(B, num_classes)`` logits (or ``(B, C_last)`` features when
+    ``num_classes == 0``).
+    """
+
+    def __init__(self, img_size: int = 224, patch_size: int = 4, in_chans: int = 3,
+                 num_classes: int = 1000, embed_dim: int = 96,
+                 depths: tuple[int, ...] = (2, 2, 6, 2), num_heads: tuple[int, ...] = (3, 6, 12, 24),
+                 window_size: int = 7, mlp_ratio: float = 4.0, qkv_bias: bool = True,
+                 drop_rate: float = 0.0, attn_drop_rate: float = 0.0, drop_path_rate: float = 0.1,
+                 ape: bool = False, patch_norm: bool = True) -> None:
+        super().__init__()
+        for name, value in (("img_size", img_size), ("patch_size", patch_size),
+                            ("embed_dim", embed_dim), ("window_size", window_size)):
+            check_positive(name, value)
+        if len(depths) != len(num_heads):
+            raise ValueError(f"depths={depths} and num_heads={num_heads} must have one entry "
+                             f"per stage")
+        self.img_size = img_size
+        self.patch_size = patch_size
+        self.window_size = window_size
+        self.num_classes = num_classes
+        self.embed_dim = embed_dim
+        self.depths = tuple(depths)
+        self.num_heads = tuple(num_heads)
+        self.mlp_ratio = mlp_ratio
+        self.num_layers = len(depths)
+        self.num_features = embed_dim * 2 ** (self.num_layers - 1)
+        self.patch_embed = PatchEmbed(patch_size, in_chans, embed_dim, patch_norm)
+        self.patches_resolution = math.ceil(img_size / patch_size)
+        self.absolute_pos_embed = nn.Parameter(
+            torch.zeros(1, self.patches_resolution ** 2, embed_dim)) if ape else None
+        self.pos_drop = nn.Dropout(drop_rate)
+        rates = torch.linspace(0, drop_path_rate, sum(depths)).tolist()  # stochastic depth decay
+        self.layers = nn.ModuleList(
+            BasicLayer(embed_dim * 2 ** i, depths[i], num_heads[i], window_size, mlp_ratio,
+                       qkv_bias, drop_rate, attn_drop_rate,
+                       rates[sum(depths[:i]):sum(depths[:i + 1])],
+                       downsample=i < self.num_layers - 1)
+            for i in range(self.num_layers))
+        self.norm = nn.LayerNorm(self.num_features)
+        self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
+        if self.absolute_pos_embed is not None:
+            nn.init.trunc_normal_(self.absolute_pos_embed, std=0.02)
+        self.apply(_init_weights)
+
+    def forward_features(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, in_chans, H, W)`` -> pooled features ``(B, num_features)``."""
+        x = self.patch_embed(images)  # (B, H/4, W/4, C)
+        if self.absolute_pos_embed is not None:
+            side = self.patches_resolution
+            if x.shape[1:3] != (side, side):
+                raise ValueError(f"ape=True needs images of img_size={self.img_size}; got "
+                                 f"{tuple(images.shape[-2:])}")
+            x = x + self.absolute_pos_embed.view(1, side, side, -1)
+        x = self.pos_drop(x)
+        for layer in self.layers:
+            x = layer(x)
+        return self.norm(x).mean(dim=(1, 2))  # average over tokens, as avgpool does
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, in_chans, H, W)`` -> ``(B, num_classes)``."""
+        return self.head(self.forward_features(images))
+
+
+def _init_weights(module: nn.Module) -> None:
+    if isinstance(module, nn.Linear):
+        nn.init.trunc_normal_(module.weight, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+def _variant(name: str, **overrides) -> SwinTransformer:
+    return SwinTransformer(**{**VARIANTS[name], **overrides})
+
+
+def swin_t(**overrides) -> SwinTransformer:
+    """Swin-T: C=96, depths (2, 2, 6, 2), 28.3M parameters, 4.5 GFLOPs at 224."""
+    return _variant("T", **overrides)
+
+
+def swin_s(**overrides) -> SwinTransformer:
+    """Swin-S: C=96, depths (2, 2, 18, 2), 50M parameters, 8.7 GFLOPs at 224."""
+    return _variant("S", **overrides)
+
+
+def swin_b(**overrides) -> SwinTransformer:
+    """Swin-B: C=128, depths (2, 2, 18, 2), 88M parameters, 15.4 GFLOPs at 224."""
+    return _variant("B", **overrides)
+
+
+def swin_l(**overrides) -> SwinTransformer:
+    """Swin-L: C=192, depths (2, 2, 18, 2), 197M parameters, 34.5 GFLOPs at 224."""
+    return _variant("L", **overrides)
+
+
+def stage_shapes(variant: str | SwinTransformer, image_size: int | tuple[int, int],
+                 batch_size: int = 1) -> list[dict]:
+    """Tensor shapes through the network, computed from the size rules (no forward pass).
+
+    Args:
+        variant: ``"T"``, ``"S"``, ``"B"``, ``"L"`` or a model.
+        image_size: ``H`` or ``(H, W)`` of the input image.
+    Returns:
+        One dict per step: ``name``, ``shape`` (channels-last), ``window_grid`` (windows per
+        axis after padding, for stages) and ``padded`` (the padded map size, for stages).
+    """
+    if isinstance(variant, SwinTransformer):
+        embed_dim, depths, heads = variant.embed_dim, variant.depths, variant.num_heads
+        patch, window = variant.patch_size, variant.window_size
+    elif variant in VARIANTS:
+        embed_dim, depths, heads = (VARIANTS[variant][k] for k in ("embed_dim", "depths",
+                                                                  "num_heads"))
+        patch, window = 4, 7
+    else:
+        raise ValueError(f"variant={variant!r}; expected one of {sorted(VARIANTS)} or a "
+                         f"SwinTransformer")
+    H, W = (image_size, image_size) if isinstance(image_size, int) else image_size
+    check_positive("image_size", H)
+    check_positive("image_size", W)
+    h, w, c = math.ceil(H / patch), math.ceil(W / patch), embed_dim
+    steps = [dict(name="image", shape=(batch_size, 3, H, W)),
+             dict(name="patch embedding", shape=(batch_size, h, w, c))]
+    for i, (depth, num_heads) in enumerate(zip(depths, heads)):
+        ph, pw = math.ceil(h / window) * window, math.ceil(w / window) * window
+        steps.append(dict(name=f"stage {i + 1}: {depth} blocks, {num_heads} heads",
+                          shape=(batch_size, h, w, c), padded=(ph, pw),
+                          window_grid=(ph // window, pw // window)))
+        if i < len(depths) - 1:
+            h, w, c = math.ceil(h / 2), math.ceil(w / 2), 2 * c
+            steps.append(dict(name=f"patch merging {i + 1}", shape=(batch_size, h, w, c)))
+    steps.append(dict(name="head", shape=(batch_size, c)))
+    return steps

@@ -1,0 +1,109 @@
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from swin_edu.attention import (WindowAttention, explicit_attention, global_attention,
+                                shifted_window_attention)
+
+
+def segments(size, window_size, shift_size):
+    """The real shifted windows along one axis of the original map: [0, S), [S, S+M), ...
+    (only [0, size) when the shift is 0). Uneven: the first has S rows, the last M-S."""
+    edges = sorted({0, size, *range(shift_size, size, window_size)} if shift_size else
+                   {0, size, *range(0, size, window_size)})
+    return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
+
+
+def naive_shifted_window_attention(x, attn, shift_size):
+    """Cut the (up to (H/M+1) x (W/M+1)) uneven shifted windows out of the original map and
+    run plain attention inside each one separately: no roll, no mask."""
+    B, H, W, C = x.shape
+    M, heads = attn.window_size, attn.num_heads
+    out = torch.empty_like(x)
+    for r0, r1 in segments(H, M, shift_size):
+        for c0, c1 in segments(W, M, shift_size):
+            tokens = x[:, r0:r1, c0:c1].reshape(B, -1, C)
+            ys, xs = torch.meshgrid(torch.arange(r0, r1), torch.arange(c0, c1), indexing="ij")
+            ys, xs = ys.flatten(), xs.flatten()
+            index = (ys[:, None] - ys[None, :] + M - 1) * (2 * M - 1) + (xs[:, None] - xs[None, :] + M - 1)
+            bias = attn.relative_position_bias_table[index].permute(2, 0, 1)  # (heads, n, n)
+            q, k, v = attn.qkv(tokens).view(B, -1, 3, heads, C // heads).permute(2, 0, 3, 1, 4)
+            y = explicit_attention(q, k, v, bias).transpose(1, 2).reshape(B, -1, C)
+            out[:, r0:r1, c0:c1] = attn.proj(y).view(B, r1 - r0, c1 - c0, C)
+    return out
+
+
+@st.composite
+def cases(draw):
+    M = draw(st.integers(1, 4))
+    heads = draw(st.integers(1, 2))
+    return dict(B=draw(st.integers(1, 2)), H=M * draw(st.integers(1, 3)),
+                W=M * draw(st.integers(1, 3)), M=M, S=draw(st.integers(0, M - 1)),
+                heads=heads, C=heads * draw(st.integers(1, 3)), seed=draw(st.integers(0, 99)))
+
+
+def strong_attention(C, M, heads, seed):
+    torch.manual_seed(seed)
+    attn = WindowAttention(C, M, heads)
+    with torch.no_grad():  # large weights so that any leak across regions is visible
+        attn.relative_position_bias_table.normal_(0, 2.0)
+        attn.qkv.weight.normal_(0, 1.0)
+    return attn
+
+
+@given(cases())
+def test_roll_and_mask_equals_naive_shifted_windows(c):
+    attn = strong_attention(c["C"], c["M"], c["heads"], c["seed"])
+    x = torch.randn(c["B"], c["H"], c["W"], c["C"], dtype=torch.float64)
+    attn = attn.double()
+    with torch.no_grad():
+        course = shifted_window_attention(x, attn, c["S"])
+        naive = naive_shifted_window_attention(x, attn, c["S"])
+    # -100 is not -inf: masked keys keep a weight of about exp(-100) relative to the rest.
+    torch.testing.assert_close(course, naive, rtol=1e-9, atol=1e-9)
+
+
+def test_naive_reference_really_uses_nine_windows():
+    assert len(segments(8, 4, 2)) ** 2 == 9 and len(segments(8, 4, 0)) ** 2 == 4
+
+
+def test_without_mask_tokens_leak():
+    attn = strong_attention(4, 2, 1, 0)
+    x = torch.randn(1, 4, 4, 4)
+    with torch.no_grad():
+        naive = naive_shifted_window_attention(x, attn, 1)
+        rolled = torch.roll(x, (-1, -1), (1, 2))
+        from swin_edu.windows import window_partition, window_reverse
+        unmasked = attn(window_partition(rolled, 2).reshape(-1, 4, 4))
+        unmasked = torch.roll(window_reverse(unmasked.reshape(-1, 2, 2, 4), 2, 4, 4), (1, 1), (1, 2))
+    assert torch.allclose(unmasked[:, :1, :1], naive[:, :1, :1], atol=1e-5) is False
+
+
+@given(cases())
+def test_fused_equals_explicit(c):
+    attn = strong_attention(c["C"], c["M"], c["heads"], c["seed"])
+    x = torch.randn(c["B"], c["H"], c["W"], c["C"])
+    with torch.no_grad():
+        fused = shifted_window_attention(x, attn, c["S"], fused=True)
+        explicit = shifted_window_attention(x, attn, c["S"], fused=False)
+    torch.testing.assert_close(fused, explicit, rtol=1e-4, atol=1e-5)
+
+
+def test_global_attention_shapes():
+    attn = WindowAttention(8, 2, 2)
+    assert global_attention(torch.randn(2, 10, 8), attn.qkv, attn.proj, 2).shape == (2, 10, 8)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: WindowAttention(10, 7, 3), "dim=10 is not divisible by num_heads=3"),
+    (lambda: WindowAttention(8, 0, 2), "window_size=0"),
+    (lambda: WindowAttention(8, 2, 2)(torch.zeros(3, 5, 8)), "expected \\(B \\* nW, 4, 8\\)"),
+    (lambda: WindowAttention(8, 2, 2)(torch.zeros(3, 4, 8), torch.zeros(2, 4, 4)), "not a multiple"),
+    (lambda: shifted_window_attention(torch.zeros(1, 5, 4, 8), WindowAttention(8, 2, 2), 1), "H=5"),
+    (lambda: shifted_window_attention(torch.zeros(1, 4, 4, 8), WindowAttention(8, 2, 2), 2), "shift_size=2"),
+    (lambda: global_attention(torch.zeros(4, 8), None, None, 2), "expected rank 3"),
+])
+def test_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -1,0 +1,95 @@
+import pytest
+import torch
+
+from swin_edu.complexity import count_parameters
+from swin_edu.model import (SwinTransformer, SwinTransformerBlock, effective_shift, stage_shapes,
+                            swin_b, swin_t)
+
+
+def tiny(**kw):
+    return SwinTransformer(img_size=32, embed_dim=8, depths=(2, 2), num_heads=(1, 2),
+                           window_size=2, num_classes=5, **kw).eval()
+
+
+def test_swin_t_has_the_reference_parameter_count():
+    assert count_parameters(swin_t()) == 28_288_354  # timm, torchvision and HF agree
+
+
+def test_state_dict_uses_official_names():
+    keys = set(swin_t().state_dict())
+    for key in ["patch_embed.proj.weight", "patch_embed.norm.weight",
+                "layers.0.blocks.1.attn.relative_position_bias_table",
+                "layers.0.blocks.1.attn.qkv.weight", "layers.0.blocks.1.mlp.fc2.bias",
+                "layers.0.downsample.reduction.weight", "layers.2.downsample.norm.bias",
+                "norm.weight", "head.weight"]:
+        assert key in keys, key
+    assert not any("relative_position_index" in k for k in keys)
+    assert "layers.3.downsample.reduction.weight" not in keys
+
+
+def test_blocks_alternate_w_msa_and_sw_msa():
+    shifts = [block.shift_size for block in swin_t().layers[2].blocks]
+    assert shifts == [0, 3, 0, 3, 0, 3]
+
+
+def test_swin_t_at_224_last_stage_is_one_unshifted_window():
+    assert effective_shift(7, 7, 7, 3) == (0, 0)
+    assert effective_shift(14, 7, 7, 3) == (3, 0)
+
+
+@pytest.mark.parametrize("size", [(32, 32), (24, 40), (30, 18), (8, 8)])
+def test_any_input_size_gives_finite_logits(size):
+    with torch.no_grad():
+        out = tiny()(torch.randn(2, 3, *size))
+    assert out.shape == (2, 5) and torch.isfinite(out).all()
+
+
+def test_batch_elements_are_independent():
+    model = tiny()
+    x = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x)[1:2], model(x[1:2]), rtol=1e-5, atol=1e-6)
+
+
+def test_factories_accept_overrides():
+    model = swin_b(img_size=384, window_size=12, num_classes=10)
+    assert model.window_size == 12 and model.head.out_features == 10
+    assert model.layers[0].blocks[1].attn.relative_position_bias_table.shape == (23 ** 2, 4)
+
+
+def test_stage_shapes_swin_t_224():
+    shapes = [step["shape"] for step in stage_shapes("T", 224)]
+    assert shapes == [(1, 3, 224, 224), (1, 56, 56, 96), (1, 56, 56, 96), (1, 28, 28, 192),
+                      (1, 28, 28, 192), (1, 14, 14, 384), (1, 14, 14, 384), (1, 7, 7, 768),
+                      (1, 7, 7, 768), (1, 768)]
+
+
+def test_stage_shapes_match_a_forward_pass():
+    model = tiny()
+    captured = []
+    for layer in model.layers:
+        layer.register_forward_hook(lambda m, i, o: captured.append(tuple(i[0].shape)))
+    with torch.no_grad():
+        model(torch.randn(1, 3, 36, 20))
+    stages = [s["shape"] for s in stage_shapes(model, (36, 20)) if s["name"].startswith("stage")]
+    assert captured == stages
+
+
+def test_ape_adds_absolute_position_embedding():
+    model = tiny(ape=True)
+    assert model.absolute_pos_embed.shape == (1, 64, 8)
+    with pytest.raises(ValueError, match="ape=True needs images of img_size=32"):
+        model(torch.randn(1, 3, 16, 16))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: SwinTransformerBlock(8, 2, window_size=4, shift_size=4), "shift_size=4"),
+    (lambda: SwinTransformer(depths=(2, 2), num_heads=(1,)), "one entry per stage"),
+    (lambda: SwinTransformer(window_size=0), "window_size=0"),
+    (lambda: stage_shapes("X", 224), "variant='X'"),
+    (lambda: stage_shapes("T", 0), "image_size=0"),
+    (lambda: tiny()(torch.randn(3, 32, 32)), "expected rank 4"),
+])
+def test_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

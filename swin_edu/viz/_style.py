@@ -37,9 +37,22 @@ def to_numpy(values: torch.Tensor | np.ndarray | Sequence) -> np.ndarray:
     return np.asarray(values)
 
 
-def new_figure(width: float, height: float, dpi: int = 100) -> Figure:
-    """A pyplot-free Figure with constrained layout (no global state, nothing shown)."""
-    return Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+def new_figure(width: float, height: float, dpi: int = 100,
+               layout: str | None = "constrained") -> Figure:
+    """A pyplot-free Figure (no global state, nothing shown).
+
+    ``layout=None`` skips the constrained-layout solver, which costs more than drawing the
+    figure; the widgets use it with fixed margins to redraw within 100 ms.
+    """
+    return Figure(figsize=(width, height), dpi=dpi, layout=layout)
+
+
+def hide_ticks(ax: Axes) -> None:
+    """Remove ticks and axis labels (large maps: no room for them, and they cost redraw time)."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
 
 
 def text_colour(rgb: Sequence[float]) -> str:
@@ -91,7 +104,8 @@ def draw_grid(ax: Axes, values: np.ndarray, *, cmap: Colormap | str = "viridis",
 
 
 def outline_windows(ax: Axes, H: int, W: int, window_size: int, offset: int = 0, *,
-                    colour: str = WINDOW_EDGE, linestyle: str = "-", linewidth: float = 2.2) -> None:
+                    colour: str = WINDOW_EDGE, linestyle: str = "-",
+                    linewidth: float = 2.2) -> None:
     """Draw the window grid of an ``H x W`` map; ``offset`` moves it down/right (shifted grid)."""
     for y in range(offset % window_size, H + 1, window_size):
         ax.plot([-0.5, W - 0.5], [y - 0.5, y - 0.5], color=colour, linestyle=linestyle,
@@ -113,7 +127,7 @@ def mark_cells(ax: Axes, cells: Sequence[tuple[int, int]], *, colour: str = "bla
 
     for r, c in cells:
         ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor=colour,
-                               linewidth=linewidth))
+                               linewidth=linewidth, zorder=5))
 
 
 def solid_cmap(colours: Sequence[str]) -> tuple[ListedColormap, BoundaryNorm]:
@@ -125,4 +139,5 @@ def solid_cmap(colours: Sequence[str]) -> tuple[ListedColormap, BoundaryNorm]:
 def format_cells(values: np.ndarray, fmt: Callable[[float], str] | str = "{:g}") -> np.ndarray:
     """Format every cell of an array as a string."""
     fn = fmt.format if isinstance(fmt, str) else fmt
-    return np.vectorize(lambda v: fn(v.item() if hasattr(v, "item") else v), otypes=[object])(values)
+    cell = np.vectorize(lambda v: fn(v.item() if hasattr(v, "item") else v), otypes=[object])
+    return cell(values)

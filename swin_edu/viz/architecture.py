@@ -32,11 +32,11 @@ def draw_architecture(variant: str = "T", image_size: int | tuple[int, int] = 22
     box width its channels (both on a log scale), so halving and doubling are visible.
     """
     steps = stage_shapes(variant, image_size)
-    fig = new_figure(10.0, 4.2)
+    fig = new_figure(10.0, 3.6)
     ax = fig.subplots()
     ax.set_axis_off()
     x = 0.0
-    gap = 0.35
+    gap = 0.22
     import math
 
     for step in steps:
@@ -45,11 +45,15 @@ def draw_architecture(variant: str = "T", image_size: int | tuple[int, int] = 22
             shape[2] if len(shape) == 4 else 1)
         channels = shape[-1] if step["name"] != "image" else shape[1]
         height = 0.6 + 0.45 * math.log2(max(side, 1))
-        width = 0.9 + 0.12 * math.log2(max(channels, 1))
+        width = 1.25 + 0.1 * math.log2(max(channels, 1))
         box = FancyBboxPatch((x, -height / 2), width, height, boxstyle="round,pad=0.02",
                              facecolor=_KIND_COLOURS[_kind(step["name"])], edgecolor="#343a40")
         ax.add_patch(box)
-        label = "x".join(str(s) for s in shape[1:])
+        if len(shape) == 4:
+            h, w, c = (shape[2], shape[3], shape[1]) if step["name"] == "image" else shape[1:]
+            label = f"{h}x{w}\nC={c}"
+        else:
+            label = f"C={shape[-1]}"
         extra = ""
         if "window_grid" in step:
             gh, gw = step["window_grid"]
@@ -58,11 +62,12 @@ def draw_architecture(variant: str = "T", image_size: int | tuple[int, int] = 22
                 extra += f"\npad {step['padded'][0]}x{step['padded'][1]}"
         name = step["name"].replace(": ", ":\n").replace(", ", ",\n")
         ax.text(x + width / 2, height / 2 + 0.15, name, ha="center", va="bottom", fontsize=7.5)
-        ax.text(x + width / 2, 0, label + extra, ha="center", va="center", fontsize=8,
+        ax.text(x + width / 2, 0, label + extra, ha="center", va="center", fontsize=7.5,
                 fontweight="bold")
         x += width + gap
     ax.set_xlim(-0.2, x)
-    ax.set_ylim(-3.2, 4.6)
-    ax.set_title(f"Swin-{variant} at {image_size}: shapes (B=1, channels-last H x W x C)",
+    ax.set_ylim(-2.9, 4.3)
+    ax.set_title(f"Swin-{variant} at {image_size}: feature-map size H x W and channels C "
+                 "per step (box height ~ log H, width ~ log C)",
                  fontsize=10)
     return fig

@@ -61,9 +61,9 @@ def draw_complexity(C: int = 96, M: int = 7, sizes: Sequence[int] = (7, 14, 28, 
     if highlight:
         t = complexity_terms(highlight, highlight, C, M)
         left.axvline(highlight, color="#888", ls=":", lw=1)
-        left.annotate(f"h=w={highlight}: MSA/W-MSA = {t['msa'] / t['wmsa']:.1f}x",
-                      (highlight, t["msa"]), xytext=(8, -4), textcoords="offset points",
-                      fontsize=8, va="top")
+        left.annotate(f"h=w={highlight}:\nMSA / W-MSA = {t['msa'] / t['wmsa']:.1f}",
+                      (highlight, t["wmsa"]), xytext=(10, -28), textcoords="offset points",
+                      fontsize=8, va="top", arrowprops=dict(arrowstyle="-", color="#888"))
     x = np.arange(len(sizes))
     width = 0.38
     proj = np.array([t["projections"] for t in terms], dtype=float)
@@ -74,6 +74,7 @@ def draw_complexity(C: int = 96, M: int = 7, sizes: Sequence[int] = (7, 14, 28, 
     right.bar(x + width / 2, proj, width, color=_PROJECTION, alpha=0.55)
     right.bar(x + width / 2, wmsa_att, width, bottom=proj, color=_WMSA, label="2M²hwC (W-MSA)")
     right.set_yscale("log")
+    right.set_ylim(bottom=proj.min() / 3)
     right.set_xticks(x, [f"{s}\nMSA | W" for s in sizes], fontsize=7.5)
     right.set_xlabel("h = w")
     right.set_title("the two terms of each formula, stacked", fontsize=10)

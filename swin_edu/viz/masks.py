@@ -77,12 +77,14 @@ def window_mask_on(ax: Axes, mask: np.ndarray, window_labels: np.ndarray, *,
                    title: str, query: int | None = None) -> None:
     """Draw one window's ``(N, N)`` mask; rows/columns labelled ``token:region``."""
     n = mask.shape[0]
-    text = np.where(mask == 0, "0", "-100") if n <= MAX_ANNOTATED_SIDE else None
+    # Beyond 3x3 windows the numbers crowd the cells and the two colours say it all.
+    text = np.where(mask == 0, "0", "-100") if n <= 9 else None
     names = [f"{t}:r{int(r)}" for t, r in enumerate(window_labels)]
     draw_grid(ax, mask, cmap=MASK_CMAP, norm=MASK_NORM, text=text, title=title,
               row_labels=names, col_labels=names, fontsize=8 if n <= 4 else None)
     if n <= MAX_ANNOTATED_SIDE:
         ax.tick_params(axis="x", labelrotation=90)
+        ax.tick_params(labelsize=8 if n <= 9 else 6)
     ax.set_xlabel("key token : region", fontsize=8)
     ax.set_ylabel("query token : region", fontsize=8)
     if query is not None:
@@ -100,15 +102,18 @@ def reach_on(ax: Axes, reach: np.ndarray, query: tuple[int, int], window_size: i
     outline_windows(ax, H, W, window_size, offset=offset,
                     colour=SHIFTED_EDGE if shifted else "#111111",
                     linestyle="--" if shifted else "-", linewidth=2.0 if H <= 16 else 1.0)
+    if max(H, W) > MAX_ANNOTATED_SIDE:  # one cell is too small to find: ring it
+        ax.plot(query[1], query[0], "o", markersize=9, markerfacecolor="none",
+                markeredgecolor="#e63946", markeredgewidth=2, zorder=6)
 
 
 def draw_region_labels(H: int = 4, W: int = 4, window_size: int = 2, shift_size: int = 1) -> Figure:
     """``region_labels`` of the rolled map, coloured 0..8, with the regular window grid."""
     check_window_args(H, W, window_size, shift_size)
-    side = min(7.0, max(3.2, 0.45 * max(H, W) + 1.0))
-    fig = new_figure(side, side)
+    side = min(7.0, max(4.0, 0.45 * max(H, W) + 1.0))
+    fig = new_figure(side, side + 0.3)
     region_labels_on(fig.subplots(), H, W, window_size, shift_size)
-    fig.suptitle(f"H={H}, W={W}, window_size={window_size}: same number = same region",
+    fig.suptitle(f"H={H}, W={W}, window_size={window_size}\nsame number = same region",
                  fontsize=9)
     return fig
 
@@ -126,7 +131,7 @@ def draw_mask_grid(H: int = 4, W: int = 4, window_size: int = 2, shift_size: int
     nW = min(mask.shape[0], max_windows)
     cols = min(nW, 4 if window_size <= 3 else 4)
     rows = -(-nW // cols)
-    fig = new_figure(10.0, min(10.0, 2.9 * rows + 0.9))
+    fig = new_figure(10.0, min(10.0, 2.6 * rows + 0.8))
     axes = np.atleast_1d(fig.subplots(rows, cols)).reshape(-1)
     for w, ax in enumerate(axes):
         if w >= nW:
@@ -198,10 +203,11 @@ def _window_box(r: int, c: int, window_size: int):
     from matplotlib.patches import Rectangle
 
     return Rectangle((c * window_size - 0.5, r * window_size - 0.5), window_size, window_size,
-                     fill=False, edgecolor="#e63946", linewidth=3)
+                     fill=False, edgecolor="#e63946", linewidth=3, zorder=5)
 
 
 def _row_box(row: int, n: int):
     from matplotlib.patches import Rectangle
 
-    return Rectangle((-0.5, row - 0.5), n, 1, fill=False, edgecolor="#e63946", linewidth=2)
+    return Rectangle((-0.5, row - 0.5), n, 1, fill=False, edgecolor="#e63946", linewidth=2,
+                     zorder=5)

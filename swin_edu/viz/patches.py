@@ -69,8 +69,8 @@ def draw_patch_merging(H: int = 8, W: int = 8) -> Figure:
     codes = merge_source_codes(H, W)
     cmap, norm = solid_cmap(MERGE_COLOURS)
     h2, w2 = merged.shape[:2]
-    fig = new_figure(10.0, 7.2)
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 0.9])
+    fig = new_figure(10.0, 6.2)
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 0.75])
     axes = top.subplots(1, 5, width_ratios=[W, w2, w2, w2, w2])
     draw_grid(axes[0], codes, cmap=cmap, norm=norm, text=x[0, :, :, 0].long().numpy(),
               title=f"input x: {H}x{W}x1", fontsize=7)

@@ -42,7 +42,9 @@ def draw_relative_position(window_size: int = 2) -> Figure:
                           title=title)
         ax.set_xlabel("key token k", fontsize=8)
         ax.set_ylabel("query token q", fontsize=8)
-        fig.colorbar(image, ax=ax, shrink=0.7, location="bottom")
+        bar = fig.colorbar(image, ax=ax, shrink=0.7, location="bottom")
+        if cmap == "coolwarm":
+            bar.set_ticks(range(-(window_size - 1), window_size))
     fig.suptitle(f"relative position inside a {window_size}x{window_size} window "
                  f"({n} tokens, row-major)", fontsize=10)
     return fig
@@ -79,7 +81,7 @@ def bias_row(window_size: int, query: int, table: torch.Tensor | None = None,
 
 
 def draw_bias_row(window_size: int = 2, query: int = 0, table: torch.Tensor | None = None,
-                  head: int = 0) -> Figure:
+                  head: int = 0, dpi: int = 100, layout: str | None = "constrained") -> Figure:
     """One query's bias row: the ``(2M-1) x (2M-1)`` table with the cells it reads marked.
 
     Left: the table laid out by offset (row ``dy + M - 1``, column ``dx + M - 1``); the
@@ -90,7 +92,8 @@ def draw_bias_row(window_size: int = 2, query: int = 0, table: torch.Tensor | No
     data = bias_row(window_size, query, table, head)
     side = 2 * window_size - 1
     used = {tuple(divmod(int(i), side)): k for k, i in enumerate(data["index"].flatten())}
-    annotate = side <= MAX_ANNOTATED_SIDE
+    # 13x13 cells of text (M = 7) cost more to draw than the rest of the figure together.
+    annotate = side <= 9
     text = None
     if annotate:
         text = np.empty((side, side), dtype=object)
@@ -99,7 +102,9 @@ def draw_bias_row(window_size: int = 2, query: int = 0, table: torch.Tensor | No
                 cell = r * side + c
                 value = f"{data['table'][r, c]:.2f}" if table is not None else f"{cell}"
                 text[r, c] = f"{value}\nk{used[(r, c)]}" if (r, c) in used else value
-    fig = new_figure(10.0, 4.6)
+    fig = new_figure(10.0, 4.6, dpi=dpi, layout=layout)
+    if layout is None:
+        fig.subplots_adjust(left=0.07, right=0.97, bottom=0.12, top=0.92, wspace=0.25)
     left, right = fig.subplots(1, 2, width_ratios=[side, window_size + 1])
     if table is None:
         codes = np.zeros((side, side), dtype=int)
@@ -121,10 +126,12 @@ def draw_bias_row(window_size: int = 2, query: int = 0, table: torch.Tensor | No
     left.set_ylabel("dy = y_q - y_k", fontsize=8)
     left.set_xlabel("dx = x_q - x_k", fontsize=8)
     values = data["bias"] if table is not None else data["index"]
-    key_text = np.vectorize(lambda k, v: f"k{k}\n{v:.2f}" if table is not None else f"k{k}\nrow {v}")(
-        np.arange(window_size ** 2).reshape(window_size, window_size), values)
-    image = draw_grid(right, values.astype(float), cmap="RdBu_r" if table is not None else "viridis",
-                      text=key_text if window_size <= 8 else None,
+    keys = np.arange(window_size ** 2).reshape(window_size, window_size)
+    key_text = np.vectorize(
+        lambda k, v: f"k{k}\n{v:.2f}" if table is not None else f"k{k}\nrow {v}")(keys, values)
+    image = draw_grid(right, values.astype(float),
+                      cmap="RdBu_r" if table is not None else "viridis",
+                      text=key_text if window_size <= 5 else None,
                       title="bias per key" if table is not None else "table row per key",
                       ticks=False)
     mark_cells(right, [divmod(query, window_size)], colour="#e63946", linewidth=3)

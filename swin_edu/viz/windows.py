@@ -38,7 +38,8 @@ def draw_window_partition(H: int = 8, W: int = 8, window_size: int = 4,
     windows = window_partition(ids, window_size)[..., 0].numpy()  # (nW, M, M)
     nW = windows.shape[0]
     per_row = W // window_size
-    window_of = (np.arange(H)[:, None] // window_size) * per_row + np.arange(W)[None, :] // window_size
+    window_of = ((np.arange(H)[:, None] // window_size) * per_row
+                 + np.arange(W)[None, :] // window_size)
     colours = [_WINDOW_COLOURS[i % len(_WINDOW_COLOURS)] for i in range(nW)]
     cmap, norm = solid_cmap(colours)
     shown = min(nW, max_windows_shown)
@@ -88,6 +89,8 @@ def draw_cyclic_shift(H: int = 8, W: int = 8, window_size: int = 4, shift_size: 
     draw_grid(after, labels.numpy(), cmap=REGION_CMAP, norm=REGION_NORM, text=rolled,
               title=f"after torch.roll(x, ({-shift_size}, {-shift_size}), (1, 2))")
     outline_windows(after, H, W, window_size)
+    bar = fig.colorbar(after.images[0], ax=[before, after], shrink=0.8, ticks=range(9))
+    bar.set_label("region label (official img_mask)", fontsize=8)
     fig.suptitle(f"cyclic shift: window_size={window_size}, shift_size={shift_size}; "
                  "colour = region 0..8, number = token id", fontsize=10)
     return fig

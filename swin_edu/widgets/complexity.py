@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from swin_edu.complexity import msa_flops, wmsa_flops
 from swin_edu.viz._style import new_figure
@@ -48,9 +49,10 @@ class ComplexityExplorer(Explorer):
         terms = complexity_terms(h, w, C, M)
         data = {"msa": msa_flops(h, w, C), "wmsa": wmsa_flops(h, w, C, M), "terms": terms}
         data["ratio"] = data["msa"] / data["wmsa"]
-        fig = new_figure(10.0, 3.6, dpi=self.dpi)
+        fig = new_figure(10.0, 3.6, dpi=self.dpi, layout=None)
+        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.3)
         left, right = fig.subplots(1, 2)
-        scale = np.geomspace(0.125, 4.0, 40)  # the map scaled down and up, aspect kept
+        scale = np.geomspace(0.125, 4.0, 24)  # the map scaled down and up, aspect kept
         sizes = [(max(1, round(h * s)), max(1, round(w * s))) for s in scale]
         tokens = [a * b for a, b in sizes]
         left.plot(tokens, [msa_flops(a, b, C) for a, b in sizes], color=_COLOURS["msa"],
@@ -60,6 +62,11 @@ class ComplexityExplorer(Explorer):
         left.plot([h * w] * 2, [data["wmsa"], data["msa"]], "o", color="black")
         left.set_xscale("log")
         left.set_yscale("log")
+        # Mathtext tick labels and minor log ticks cost most of a redraw; plain labels do.
+        left.minorticks_off()
+        plain = FuncFormatter(lambda value, _: f"{value:.0e}".replace("e+0", "e"))
+        left.xaxis.set_major_formatter(plain)
+        left.yaxis.set_major_formatter(plain)
         left.set_xlabel("tokens hw")
         left.set_ylabel("FLOPs")
         left.legend(fontsize=8)

@@ -52,8 +52,7 @@ class RelativePositionExplorer(Explorer):
         data = bias_row(M, query, self._table, self._head)
         offsets = relative_coords(M)[query].view(M, M, 2).numpy()
         data.update(dy=offsets[..., 0], dx=offsets[..., 1])
-        fig = draw_bias_row(M, query, self._table, self._head)
-        fig.set_dpi(self.dpi)
+        fig = draw_bias_row(M, query, self._table, self._head, dpi=self.dpi, layout=None)
         q_row, q_col = divmod(query, M)
         readout = (f"M={M}: table of (2M-1)^2 = {(2 * M - 1) ** 2} rows; query {query} at "
                    f"({q_row}, {q_col}) reads rows {sorted(set(data['index'].flatten().tolist()))}"

@@ -1,0 +1,195 @@
+"""Drive JupyterLab in a Playwright page the way a learner does: menus, keyboard, screenshots.
+
+Selectors are JupyterLab 4's DOM (`.jp-NotebookPanel`, `.jp-InputArea-prompt`,
+`.jp-OutputArea-output[data-mime-type]`) and ipywidgets 8's (`.widget-slider`, noUiSlider's
+`[role=slider]` handle, `img.widget-image`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.sync_api import ConsoleMessage, Error, Locator, Page
+
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+STDERR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+# A Python traceback, or the last line of one ("ValueError: ...").
+_ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|^\w*(Error|Exception): ", re.M)
+# What a cell shows instead of a widget view when the widget manager cannot render it.
+_UNRENDERED_WIDGET = re.compile(r"Error displaying widget|Loading widget\.\.\.|"
+                                r"\b(VBox|HBox|IntSlider|Image|HTML)\(")
+
+
+@dataclass
+class BrowserLog:
+    """Console errors and uncaught exceptions seen by a page."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def attach(self, page: Page) -> None:
+        page.on("console", self._on_console)
+        page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+
+    def _on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            location = message.location.get("url", "")
+            self.errors.append(f"console.error: {message.text} ({location})")
+
+
+def open_notebook(page: Page, server_url: str, name: str, timeout_ms: float = 60_000) -> None:
+    """Open `name` (relative to the server root) and wait until its kernel is idle.
+
+    Each call gets its own workspace: the default one would reopen the previous test's
+    notebooks, and menu commands act on whichever notebook JupyterLab considers current.
+    """
+    workspace = f"e2e-{uuid.uuid4().hex[:12]}"
+    page.goto(f"{server_url}lab/workspaces/{workspace}/tree/{name}")
+    page.locator(f"{NOTEBOOK} .jp-Cell").first.wait_for(timeout=timeout_ms)
+    _accept_kernel_dialog_if_any(page)
+    page.locator(f'{NOTEBOOK} .jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(
+        timeout=timeout_ms)
+
+
+def _accept_kernel_dialog_if_any(page: Page) -> None:
+    """A notebook without kernelspec metadata asks which kernel to start: take the default."""
+    dialog = page.locator(".jp-Dialog")
+    try:
+        dialog.wait_for(timeout=1_000)
+    except Error:
+        return
+    dialog.locator(".jp-mod-accept").click()
+
+
+def menu(page: Page, *labels: str) -> None:
+    """Click through the main menu bar, e.g. `menu(page, "Run", "Run All Cells")`."""
+    page.locator(".lm-MenuBar-item", has=page.locator(".lm-MenuBar-itemLabel",
+                                                      has_text=re.compile(f"^{labels[0]}$"))).click()
+    for label in labels[1:]:
+        page.locator(".lm-Menu-item:visible",
+                     has=page.locator(".lm-Menu-itemLabel",
+                                      has_text=re.compile(f"^{re.escape(label)}$"))).click()
+
+
+def code_prompts(page: Page) -> list[str]:
+    """The execution prompts of all code cells, e.g. ['[1]:', '[*]:', '[ ]:']."""
+    return [text.strip() for text in
+            page.locator(f"{NOTEBOOK} .jp-CodeCell .jp-InputArea-prompt").all_text_contents()]
+
+
+def run_all_cells(page: Page, timeout_ms: float = 180_000) -> None:
+    """Run > Run All Cells, then wait until every code cell ran or one failed.
+
+    A failing cell stops "Run All"; the cells below it keep an empty prompt.
+    """
+    if any(re.fullmatch(r"\[\d+\]:", prompt) for prompt in code_prompts(page)):
+        menu(page, "Edit", "Clear Outputs of All Cells")
+    menu(page, "Run", "Run All Cells")
+    page.wait_for_function(
+        """([notebook, stderr]) => {
+            const root = document.querySelector(notebook);
+            const prompts = [...root.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+                .map(p => p.textContent.trim());
+            if (prompts.some(p => p.includes('*'))) return false;
+            const idle = root.querySelector('.jp-Notebook-ExecutionIndicator')
+                ?.dataset.status === 'idle';
+            return idle && (prompts.every(p => /^\\[\\d+\\]:$/.test(p))
+                            || root.querySelector(stderr) !== null);
+        }""",
+        arg=[NOTEBOOK, STDERR_OUTPUT], timeout=timeout_ms, polling=100)
+
+
+def cell_errors(page: Page) -> list[str]:
+    """Text of every output that is an error: a traceback, or a widget that did not render."""
+    errors = []
+    for text in page.locator(f"{NOTEBOOK} {STDERR_OUTPUT}").all_inner_texts():
+        if _ERROR_TEXT.search(text):
+            errors.append(text)
+    for text in page.locator(
+            f'{NOTEBOOK} .jp-OutputArea-output[data-mime-type="text/plain"]').all_inner_texts():
+        if _UNRENDERED_WIDGET.search(text):
+            errors.append(f"widget not rendered: {text[:300]}")
+    # ipywidgets draws this box where a view failed (its cause goes to the console).
+    for text in page.locator(f"{NOTEBOOK} .jupyter-widgets-error-widget").all_inner_texts():
+        errors.append(f"widget view failed: {text[:300]}")
+    return errors
+
+
+def unexecuted_cells(page: Page) -> list[int]:
+    """Indices of code cells that did not run to completion."""
+    return [index for index, prompt in enumerate(code_prompts(page))
+            if not re.fullmatch(r"\[\d+\]:", prompt)]
+
+
+def image_source(page: Page, image: Locator) -> str:
+    """The `src` of `image` (an <img>, or the first <img> inside it)."""
+    return image.evaluate("el => (el.tagName === 'IMG' ? el : el.querySelector('img')).src")
+
+
+def wait_for_image_loaded(image: Locator, timeout_ms: float = 10_000) -> None:
+    image.page.wait_for_function(
+        """el => { const img = el.tagName === 'IMG' ? el : el.querySelector('img');
+                   return img && img.complete && img.naturalWidth > 0; }""",
+        arg=image.element_handle(), timeout=timeout_ms, polling="raf")
+
+
+@dataclass
+class SliderStep:
+    """What one key press on a slider changed, and how long the new image took."""
+
+    seconds_to_new_image: float
+    image_before: bytes
+    image_after: bytes
+    readout_before: str
+    readout_after: str
+
+
+def press_slider_key(slider: Locator, image: Locator, readout: Locator, key: str,
+                     timeout_ms: float = 15_000) -> SliderStep:
+    """Focus the slider handle, press `key`, and wait until `image` shows a new picture.
+
+    The time runs from the key press to the new image being decoded in the page.
+    """
+    page = slider.page
+    handle = slider.locator('[role="slider"]').first
+    image.scroll_into_view_if_needed()
+    wait_for_image_loaded(image)
+    image_before = image.screenshot()
+    readout_before = readout.inner_text()
+    source_before = image_source(page, image)
+    handle.focus()
+    start = time.perf_counter()
+    handle.press(key)
+    page.wait_for_function(
+        """([el, before]) => {
+            const img = el.tagName === 'IMG' ? el : el.querySelector('img');
+            return img && img.src !== before && img.complete && img.naturalWidth > 0;
+        }""",
+        arg=[image.element_handle(), source_before], timeout=timeout_ms, polling="raf")
+    elapsed = time.perf_counter() - start
+    page.wait_for_function(
+        "([el, before]) => el.innerText !== before",
+        arg=[readout.element_handle(), readout_before], timeout=timeout_ms)
+    return SliderStep(elapsed, image_before, image.screenshot(), readout_before,
+                      readout.inner_text())
+
+
+def keys_away_and_back(slider: Locator) -> tuple[str, str]:
+    """Arrow keys that move the slider one step and back: left first unless it is at its minimum.
+
+    Decreasing a size or shift stays valid where increasing may not (shift must stay < window).
+    """
+    handle = slider.locator('[role="slider"]').first
+    at_minimum = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemin")
+    return ("ArrowRight", "ArrowLeft") if at_minimum else ("ArrowLeft", "ArrowRight")
+
+
+def save_screenshots(step: SliderStep, directory: Path, stem: str) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    before, after = directory / f"{stem}-before.png", directory / f"{stem}-after.png"
+    before.write_bytes(step.image_before)
+    after.write_bytes(step.image_after)
+    return before, after

@@ -5,6 +5,7 @@ Everything here draws on a given ``Axes``; the public ``draw_*`` functions own t
 
 from __future__ import annotations
 
+import io
 from typing import Callable, Sequence
 
 import numpy as np

@@ -17,8 +17,10 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SOURCES="$REPO/notebooks/assignments"
-COURSE_DIR="$(mkdir -p "${COURSE_DIR:-$REPO/nbgrader_work}" && cd "${COURSE_DIR:-$REPO/nbgrader_work}" && pwd)"
+COURSE_DIR="${COURSE_DIR:-$REPO/nbgrader_work}"
 RELEASE_DIR="${RELEASE_DIR:-$REPO/assignments_release}"
+[[ "$COURSE_DIR" = /* ]] || COURSE_DIR="$PWD/$COURSE_DIR"
+[[ "$RELEASE_DIR" = /* ]] || RELEASE_DIR="$PWD/$RELEASE_DIR"
 if [[ -z "${NBGRADER:-}" ]]; then
     if [[ -x "$REPO/.venv/bin/nbgrader" ]]; then NBGRADER="$REPO/.venv/bin/nbgrader"; else NBGRADER=nbgrader; fi
 fi
@@ -45,20 +47,29 @@ parse_ids() {
         [[ -d "$SOURCES/$1" ]] || die "unknown assignment '$1'; known: $(all_ids | tr '\n' ' ')"
         IDS+=("$1"); shift
     done
-    if ((${#IDS[@]} == 0)); then mapfile -t IDS < <(all_ids); fi
+    ALL=0
+    if ((${#IDS[@]} == 0)); then ALL=1; mapfile -t IDS < <(all_ids); fi
 }
 
-nbgrader_in_course() { (cd "$COURSE_DIR" && "$NBGRADER" "$@"); }
+# The nbgrader assignment arguments: one glob call for all (one start-up), else one per ID.
+nbgrader_targets() { if ((ALL)); then echo "*"; else printf '%s\n' "${IDS[@]}"; fi; }
+
+nbgrader_in_course() { mkdir -p "$COURSE_DIR" && (cd "$COURSE_DIR" && "$NBGRADER" "$@"); }
 
 cmd_generate() {
     parse_ids "$@"
+    mkdir -p "$COURSE_DIR"
     cp "$SOURCES/nbgrader_config.py" "$COURSE_DIR/nbgrader_config.py"
     mkdir -p "$COURSE_DIR/source" "$RELEASE_DIR"
-    local id
+    local id target
     for id in "${IDS[@]}"; do
         rm -rf "${COURSE_DIR:?}/source/$id"
         cp -r "$SOURCES/$id" "$COURSE_DIR/source/$id"
-        nbgrader_in_course generate_assignment "$id" --force "${EXTRA[@]}"
+    done
+    while read -r target; do
+        nbgrader_in_course generate_assignment "$target" --force "${EXTRA[@]}"
+    done < <(nbgrader_targets)
+    for id in "${IDS[@]}"; do
         rm -rf "${RELEASE_DIR:?}/$id"
         cp -r "$COURSE_DIR/release/$id" "$RELEASE_DIR/$id"
         echo "student version: $RELEASE_DIR/$id/$id.ipynb"
@@ -88,22 +99,19 @@ cmd_collect() {
 
 cmd_autograde() {
     parse_ids "$@"
-    local id
-    for id in "${IDS[@]}"; do
-        if ! compgen -G "$COURSE_DIR/submitted/*/$id" >/dev/null; then
-            echo "no submissions for $id in $COURSE_DIR/submitted/"; continue
-        fi
-        nbgrader_in_course autograde "$id" --force "${EXTRA[@]}"
-    done
+    compgen -G "$COURSE_DIR/submitted/*/*" >/dev/null || die "nothing in $COURSE_DIR/submitted/; run collect first"
+    local target
+    while read -r target; do
+        nbgrader_in_course autograde "$target" --force "${EXTRA[@]}"
+    done < <(nbgrader_targets)
 }
 
 cmd_feedback() {
     parse_ids "$@"
-    local id
-    for id in "${IDS[@]}"; do
-        compgen -G "$COURSE_DIR/autograded/*/$id" >/dev/null || continue
-        nbgrader_in_course generate_feedback "$id" --force "${EXTRA[@]}"
-    done
+    local target
+    while read -r target; do
+        nbgrader_in_course generate_feedback "$target" --force "${EXTRA[@]}"
+    done < <(nbgrader_targets)
 }
 
 cmd_export() {
@@ -121,5 +129,5 @@ case "$command" in
     feedback) cmd_feedback "$@" ;;
     export) cmd_export "$@" ;;
     list) all_ids ;;
-    *) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; [[ -z "$command" || "$command" == help ]] || exit 2 ;;
+    *) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; [[ -z "$command" || "$command" == help ]] || exit 2 ;;
 esac

@@ -112,7 +112,7 @@ def browser_context(e2e_home: Path) -> Iterator[BrowserContext]:
         # Anything still running with our unique profile dir is a browser process we started.
         leftover = pids_with_argument(str(profile))
         killed = kill_pids(leftover)
-        print(f"[e2e] browser closed; leftover chromium pids {leftover}, force-killed {killed}")
+        print(f"\n[e2e] browser closed; leftover chromium pids {leftover}, force-killed {killed}")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import ConsoleMessage, Error, Locator, Page
+from playwright.sync_api import ConsoleMessage, Locator, Page
 
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 STDERR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
@@ -36,8 +36,9 @@ class BrowserLog:
 
     def _on_console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
-            location = message.location.get("url", "")
-            self.errors.append(f"console.error: {message.text} ({location})")
+            # The first line says what failed; the location says who (e.g. jupyterlab-manager).
+            first_line = message.text.splitlines()[0] if message.text else ""
+            self.errors.append(f"console.error: {first_line} (from {message.location.get('url')})")
 
 
 def open_notebook(page: Page, server_url: str, name: str, timeout_ms: float = 60_000) -> None:
@@ -48,30 +49,27 @@ def open_notebook(page: Page, server_url: str, name: str, timeout_ms: float = 60
     """
     workspace = f"e2e-{uuid.uuid4().hex[:12]}"
     page.goto(f"{server_url}lab/workspaces/{workspace}/tree/{name}")
-    page.locator(f"{NOTEBOOK} .jp-Cell").first.wait_for(timeout=timeout_ms)
-    _accept_kernel_dialog_if_any(page)
-    page.locator(f'{NOTEBOOK} .jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(
-        timeout=timeout_ms)
-
-
-def _accept_kernel_dialog_if_any(page: Page) -> None:
-    """A notebook without kernelspec metadata asks which kernel to start: take the default."""
-    dialog = page.locator(".jp-Dialog")
-    try:
-        dialog.wait_for(timeout=1_000)
-    except Error:
-        return
-    dialog.locator(".jp-mod-accept").click()
+    idle = page.locator(f'{NOTEBOOK} .jp-Notebook-ExecutionIndicator[data-status="idle"]')
+    # A notebook without kernelspec metadata first asks which kernel to start.
+    kernel_dialog = page.locator(".jp-Dialog")
+    idle.or_(kernel_dialog).first.wait_for(timeout=timeout_ms)
+    if kernel_dialog.is_visible():
+        kernel_dialog.locator(".jp-mod-accept").click()
+        idle.wait_for(timeout=timeout_ms)
 
 
 def menu(page: Page, *labels: str) -> None:
     """Click through the main menu bar, e.g. `menu(page, "Run", "Run All Cells")`."""
-    page.locator(".lm-MenuBar-item", has=page.locator(".lm-MenuBar-itemLabel",
-                                                      has_text=re.compile(f"^{labels[0]}$"))).click()
-    for label in labels[1:]:
-        page.locator(".lm-Menu-item:visible",
-                     has=page.locator(".lm-Menu-itemLabel",
-                                      has_text=re.compile(f"^{re.escape(label)}$"))).click()
+    bar_label, *item_labels = labels
+    page.locator(".lm-MenuBar-item").filter(
+        has=page.locator(".lm-MenuBar-itemLabel", has_text=_exactly(bar_label))).click()
+    for label in item_labels:
+        page.locator(".lm-Menu-item:visible").filter(
+            has=page.locator(".lm-Menu-itemLabel", has_text=_exactly(label))).click()
+
+
+def _exactly(text: str) -> re.Pattern:
+    return re.compile(f"^{re.escape(text)}$")
 
 
 def code_prompts(page: Page) -> list[str]:

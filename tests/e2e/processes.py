@@ -5,6 +5,7 @@ Linux only (reads /proc): the e2e test runs on Debian in CI.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -87,7 +88,8 @@ def start_lab(jupyter: Path, root: Path, env: dict[str, str], log_path: Path,
         command.append("--allow-root")
     log = log_path.open("wb")
     process = subprocess.Popen(command, cwd=root, env=env, stdout=log,
-                               stderr=subprocess.STDOUT, start_new_session=True)
+                               stderr=subprocess.STDOUT, start_new_session=True,
+                               preexec_fn=_terminate_with_parent)
     log.close()
     server = LabServer(process, f"http://127.0.0.1:{port}/", root, log_path)
     deadline = time.monotonic() + timeout_s
@@ -100,6 +102,15 @@ def start_lab(jupyter: Path, root: Path, env: dict[str, str], log_path: Path,
         time.sleep(0.1)
     stop_process_tree(process)
     raise TimeoutError(f"jupyter lab did not answer within {timeout_s} s:\n{server.log_tail()}")
+
+
+def _terminate_with_parent() -> None:
+    """In the child: get SIGTERM when pytest dies, even when killed before its finalizers ran.
+
+    The server then shuts its kernels down as on any SIGTERM.
+    """
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _answers(url: str) -> bool:

@@ -53,10 +53,11 @@ widgets.VBox([slider, image, readout])
 '''
 
 
-def _write_notebook(path: Path, *sources: str) -> None:
+def _write_notebook(path: Path, *sources: str, kernelspec: bool = True) -> None:
     notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                       "language": "python"}
+    if kernelspec:
+        notebook.metadata["kernelspec"] = {"name": "python3", "language": "python",
+                                           "display_name": "Python 3 (ipykernel)"}
     notebook.cells = [nbformat.v4.new_markdown_cell("# Harness smoke test")]
     notebook.cells += [nbformat.v4.new_code_cell(source) for source in sources]
     nbformat.write(notebook, path)
@@ -94,14 +95,15 @@ def test_slider_redraws_image(lab_server: LabServer, lab_page: tuple[Page, Brows
     assert left.readout_after == "value = 3"
     assert left.image_after == right.image_before, "ArrowLeft should restore the first image"
     assert cell_errors(page) == []
-    assert log.errors == []
+    assert log.errors == [], "browser errors:\n" + "\n".join(log.errors)
 
 
 def test_failing_cell_is_reported(lab_server: LabServer,
                                   lab_page: tuple[Page, BrowserLog]) -> None:
     page, _ = lab_page
     _write_notebook(lab_server.root / "harness_failing.ipynb",
-                    "x = 1", "raise ValueError('planted failure')", "y = 2")
+                    "x = 1", "raise ValueError('planted failure')", "y = 2",
+                    kernelspec=False)  # also exercises the "Select Kernel" dialog
     open_notebook(page, lab_server.url, "harness_failing.ipynb")
     run_all_cells(page)
     errors = cell_errors(page)

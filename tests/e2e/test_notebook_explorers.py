@@ -79,4 +79,4 @@ def test_explorer_slider_redraws(case: ExplorerCase, lab_server: LabServer,
     assert second.readout_after == first.readout_before
     assert second.image_after == first.image_before, "moving back should redraw the first image"
     assert cell_errors(page) == []
-    assert log.errors == []
+    assert log.errors == [], "browser errors:\n" + "\n".join(log.errors)

@@ -129,5 +129,5 @@ case "$command" in
     feedback) cmd_feedback "$@" ;;
     export) cmd_export "$@" ;;
     list) all_ids ;;
-    *) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; [[ -z "$command" || "$command" == help ]] || exit 2 ;;
+    *) sed -n '2,/^[^#]/{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; [[ -z "$command" || "$command" == help ]] || exit 2 ;;
 esac

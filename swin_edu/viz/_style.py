@@ -38,6 +38,16 @@ def to_numpy(values: torch.Tensor | np.ndarray | Sequence) -> np.ndarray:
     return np.asarray(values)
 
 
+class CourseFigure(Figure):
+    """A Figure that shows itself as a PNG when it is the last value of a notebook cell,
+    whether or not a matplotlib backend (``%matplotlib inline``) has been activated."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
 def new_figure(width: float, height: float, dpi: int = 100,
                layout: str | None = "constrained") -> Figure:
     """A pyplot-free Figure (no global state, nothing shown).
@@ -45,7 +55,7 @@ def new_figure(width: float, height: float, dpi: int = 100,
     ``layout=None`` skips the constrained-layout solver, which costs more than drawing the
     figure; the widgets use it with fixed margins to redraw within 100 ms.
     """
-    return Figure(figsize=(width, height), dpi=dpi, layout=layout)
+    return CourseFigure(figsize=(width, height), dpi=dpi, layout=layout)
 
 
 def hide_ticks(ax: Axes) -> None:

@@ -1,3 +1,4 @@
+import functools
 import re
 
 import pytest
@@ -17,7 +18,20 @@ TO_V4 = [(r"\.attention\.q_proj\.", ".attention.self.query."),
          (r"\.mlp\.fc1\.", ".intermediate.dense."), (r"\.mlp\.fc2\.", ".output.dense.")]
 
 
+@functools.lru_cache(maxsize=1)
+def hf_state_dict(seed=0):
+    return {k: v.clone() for k, v in _strong_hf_model(seed).state_dict().items()}
+
+
 def hf_model(seed=0):
+    """A fresh Hugging Face model (it changes its layers' state on its first call) loaded with
+    the cached strong random weights."""
+    model = transformers.SwinForImageClassification(transformers.SwinConfig(num_labels=1000))
+    model.load_state_dict(hf_state_dict(seed))
+    return model.double().eval()
+
+
+def _strong_hf_model(seed=0):
     """Hugging Face Swin-T with random weights strong enough that a wrong mask, bias or
     channel order changes the logits: sharp attention (large query/key weights), a large
     relative position bias, non-trivial LayerNorm affines. Float64, so that the comparison

@@ -52,7 +52,8 @@ def test_batch_elements_are_independent():
 
 
 def test_factories_accept_overrides():
-    model = swin_b(img_size=384, window_size=12, num_classes=10)
+    with torch.device("meta"):
+        model = swin_b(img_size=384, window_size=12, num_classes=10)
     assert model.window_size == 12 and model.head.out_features == 10
     assert model.layers[0].blocks[1].attn.relative_position_bias_table.shape == (23 ** 2, 4)
 

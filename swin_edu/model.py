@@ -169,7 +169,7 @@ class SwinTransformer(nn.Module):
         self.absolute_pos_embed = nn.Parameter(
             torch.zeros(1, self.patches_resolution ** 2, embed_dim)) if ape else None
         self.pos_drop = nn.Dropout(drop_rate)
-        rates = torch.linspace(0, drop_path_rate, sum(depths)).tolist()  # stochastic depth decay
+        rates = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()  # stochastic depth decay
         self.layers = nn.ModuleList(
             BasicLayer(embed_dim * 2 ** i, depths[i], num_heads[i], window_size, mlp_ratio,
                        qkv_bias, drop_rate, attn_drop_rate,

@@ -100,6 +100,14 @@ class WindowAttention(nn.Module):
         """``(heads, N, N)`` bias looked up from the table."""
         return lookup_bias(self.relative_position_bias_table, self.relative_position_index)
 
+    def attention_bias(self, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Everything added to the logits: ``(1, heads, N, N)`` relative position bias, or
+        ``(nW, heads, N, N)`` with the shifted-window mask ``(nW, N, N)`` added."""
+        bias = self.relative_position_bias()  # (heads, N, N)
+        if mask is None:
+            return bias[None]
+        return bias + mask.to(bias.dtype)[:, None]
+
     def forward(self, windows: torch.Tensor, mask: torch.Tensor | None = None,
                 fused: bool = True) -> torch.Tensor:
         """Attend inside every window.
@@ -120,18 +128,19 @@ class WindowAttention(nn.Module):
         if BnW % nW:
             raise ValueError(f"windows.shape[0]={BnW} is not a multiple of mask.shape[0]={nW}")
         head_dim = C // self.num_heads
-        qkv = self.qkv(windows).view(BnW // nW, nW, N, 3, self.num_heads, head_dim)
-        q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)  # each (B, nW, heads, N, d)
-        bias = self.relative_position_bias()  # (heads, N, N)
-        if mask is not None:
-            bias = bias + mask.to(bias.dtype)[:, None]  # (nW, heads, N, N)
+        qkv = self.qkv(windows).view(BnW, N, 3, self.num_heads, head_dim)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B*nW, heads, N, d)
+        bias = self.attention_bias(mask)  # (1 or nW, heads, N, N)
+        if bias.shape[0] != 1 and BnW != nW:
+            # one bias per window of the batch; the fused CPU kernel accepts only 4-D masks
+            bias = bias.repeat(BnW // nW, 1, 1, 1)  # (B*nW, heads, N, N)
         if fused:
             dropout = self.attn_drop if self.training else 0.0
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype),
                                                  dropout_p=dropout)
         else:
             out = explicit_attention(q, k, v, bias)
-        out = out.permute(0, 1, 3, 2, 4).reshape(BnW, N, C)  # heads back into channels
+        out = out.transpose(1, 2).reshape(BnW, N, C)  # heads back into channels
         return self.proj_drop(self.proj(out))
 
 

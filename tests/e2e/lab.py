@@ -49,13 +49,28 @@ def open_notebook(page: Page, server_url: str, name: str, timeout_ms: float = 60
     """
     workspace = f"e2e-{uuid.uuid4().hex[:12]}"
     page.goto(f"{server_url}lab/workspaces/{workspace}/tree/{name}")
-    idle = page.locator(f'{NOTEBOOK} .jp-Notebook-ExecutionIndicator[data-status="idle"]')
     # A notebook without kernelspec metadata first asks which kernel to start.
-    kernel_dialog = page.locator(".jp-Dialog")
-    idle.or_(kernel_dialog).first.wait_for(timeout=timeout_ms)
-    if kernel_dialog.is_visible():
-        kernel_dialog.locator(".jp-mod-accept").click()
-        idle.wait_for(timeout=timeout_ms)
+    while _kernel_idle_or_dialog(page, timeout_ms) == "dialog":
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+        page.locator(".jp-Dialog").wait_for(state="detached", timeout=timeout_ms)
+
+
+def _kernel_idle_or_dialog(page: Page, timeout_ms: float) -> str:
+    """Wait until a dialog is open ("dialog") or the notebook's kernel is idle ("ready").
+
+    The indicator says "idle" for a moment before any kernel is attached, so a kernel name
+    is required too.
+    """
+    return page.wait_for_function(
+        """notebook => {
+            if (document.querySelector('.jp-Dialog')) return 'dialog';
+            const panel = document.querySelector(notebook);
+            const kernel = panel?.querySelector('.jp-KernelName')?.textContent.trim();
+            const status = panel?.querySelector('.jp-Notebook-ExecutionIndicator')
+                ?.dataset.status;
+            return kernel && kernel !== 'No Kernel' && status === 'idle' ? 'ready' : false;
+        }""",
+        arg=NOTEBOOK, timeout=timeout_ms, polling=100).json_value()
 
 
 def menu(page: Page, *labels: str) -> None:

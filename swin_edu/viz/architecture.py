@@ -1,6 +1,6 @@
 """Tensor shapes through the four stages of a Swin variant.
 
-Taught in notebooks/07_model.
+Taught in notebooks/07_swin_transformer.
 """
 
 from __future__ import annotations

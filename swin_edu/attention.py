@@ -28,10 +28,11 @@ from functools import lru_cache
 from swin_edu._checks import check_positive, check_rank
 from swin_edu.masks import shifted_window_mask
 from swin_edu.relative_position import lookup_bias, relative_position_index
-from swin_edu.windows import cyclic_shift, reverse_cyclic_shift, window_partition, window_reverse
+from swin_edu.windows import (check_window_args, cyclic_shift, reverse_cyclic_shift,
+                              window_partition, window_reverse)
 
 __all__ = ["WindowAttention", "explicit_attention", "global_attention",
-           "shifted_window_attention", "cached_mask"]
+           "shifted_window_attention", "cached_mask", "window_order"]
 
 
 def explicit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -95,6 +96,7 @@ class WindowAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        self._bias_cache: dict[int, tuple[tuple, torch.Tensor | None, torch.Tensor]] = {}
 
     def relative_position_bias(self) -> torch.Tensor:
         """``(heads, N, N)`` bias looked up from the table."""
@@ -102,7 +104,29 @@ class WindowAttention(nn.Module):
 
     def attention_bias(self, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Everything added to the logits: ``(1, heads, N, N)`` relative position bias, or
-        ``(nW, heads, N, N)`` with the shifted-window mask ``(nW, N, N)`` added."""
+        ``(nW, heads, N, N)`` with the shifted-window mask ``(nW, N, N)`` added.
+
+        Without autograd (inference) the result is reused until the table changes: the key
+        holds the table's storage and version counter, which every in-place update (an
+        optimizer step, ``load_state_dict``) bumps.
+        """
+        table = self.relative_position_bias_table
+        if (torch.is_grad_enabled() and table.requires_grad) or (
+                mask is not None and mask.is_inference()):
+            # training: autograd must see the lookup; an inference tensor has no version
+            return self._attention_bias(mask)
+        key = (table.data_ptr(), table._version, table.dtype, table.device,
+               None if mask is None else (mask.data_ptr(), mask._version, mask.shape))
+        cached = self._bias_cache.get(id(mask))
+        if cached is not None and cached[0] == key and cached[1] is mask:
+            return cached[2]
+        if len(self._bias_cache) >= 8:  # masks come from a per-size cache: a few suffice
+            self._bias_cache.clear()
+        bias = self._attention_bias(mask)
+        self._bias_cache[id(mask)] = (key, mask, bias)  # holding mask keeps its id unique
+        return bias
+
+    def _attention_bias(self, mask: torch.Tensor | None) -> torch.Tensor:
         bias = self.relative_position_bias()  # (heads, N, N)
         if mask is None:
             return bias[None]
@@ -145,12 +169,34 @@ class WindowAttention(nn.Module):
 
 
 @lru_cache(maxsize=64)
-def cached_mask(H: int, W: int, window_size: int, shift_h: int, shift_w: int) -> torch.Tensor:
+def cached_mask(H: int, W: int, window_size: int, shift_h: int, shift_w: int,
+                device: torch.device | None = None) -> torch.Tensor:
     """:func:`swin_edu.masks.shifted_window_mask` for ``(S_h, S_w)``, built once per size.
 
     A pure function of its arguments, so caching keeps no state that could change a result.
     """
-    return shifted_window_mask(H, W, window_size, (shift_h, shift_w))
+    with torch.inference_mode(False):  # a normal tensor, usable by training later
+        return shifted_window_mask(H, W, window_size, (shift_h, shift_w)).to(device)
+
+
+@lru_cache(maxsize=64)
+def window_order(H: int, W: int, window_size: int, shift_h: int, shift_w: int,
+                 device: torch.device | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cyclic shift + window partition as one permutation of the ``H*W`` tokens.
+
+    Both steps only move tokens, so applying them to a map of token numbers records where
+    each token goes; one gather with that order then does the work of two copies.
+
+    Returns:
+        ``(order, inverse)``, each ``(H*W,)`` long: ``tokens[:, order]`` lists the rolled
+        map's windows one after another (``(B, H*W, C)`` -> ``(B, nW*M*M, C)``) and
+        ``windows[:, inverse]`` puts them back.
+    """
+    with torch.inference_mode(False):  # normal tensors: training saves them for backward
+        tokens = torch.arange(H * W).view(1, H, W, 1)
+        order = window_partition(cyclic_shift(tokens, (shift_h, shift_w)),
+                                 window_size).reshape(-1)
+        return order.to(device), torch.argsort(order).to(device)
 
 
 def shifted_window_attention(x: torch.Tensor, attention: WindowAttention,
@@ -162,6 +208,9 @@ def shifted_window_attention(x: torch.Tensor, attention: WindowAttention,
         x: ``(B, H, W, C)``, ``H`` and ``W`` multiples of ``attention.window_size``.
         attention: the window attention (weights and relative position bias).
         shift_size: ``S`` (both axes) or ``(S_h, S_w)``; ``0`` gives plain W-MSA.
+        fused: the model's fast path (roll + partition as one gather, see
+            :func:`window_order`, and ``scaled_dot_product_attention``); ``False`` runs each
+            step as the course teaches it, with the explicit softmax.
     Returns:
         ``(B, H, W, C)``: every token attended only to the tokens of its (shifted) window.
     """
@@ -169,11 +218,16 @@ def shifted_window_attention(x: torch.Tensor, attention: WindowAttention,
     B, H, W, C = x.shape
     M = attention.window_size
     shift = (shift_size, shift_size) if isinstance(shift_size, int) else tuple(shift_size)
-    mask = None
+    check_window_args(H, W, M, max(shift))
+    mask = cached_mask(H, W, M, *shift, device=x.device) if any(shift) else None
+    if fused:
+        order, inverse = window_order(H, W, M, *shift, device=x.device)
+        windows = x.reshape(B, H * W, C).index_select(1, order)  # (B, nW*M*M, C)
+        windows = attention(windows.view(-1, M * M, C), mask)  # (B*nW, M*M, C)
+        return windows.view(B, H * W, C).index_select(1, inverse).view(B, H, W, C)
     if any(shift):
         x = cyclic_shift(x, shift)  # (B, H, W, C), rolled up and left
-        mask = cached_mask(H, W, M, *shift).to(x.device)  # (nW, M*M, M*M)
     windows = window_partition(x, M).reshape(-1, M * M, C)  # (B*nW, M*M, C)
-    windows = attention(windows, mask, fused=fused)
+    windows = attention(windows, mask, fused=False)
     x = window_reverse(windows.reshape(-1, M, M, C), M, H, W)  # (B, H, W, C)
     return reverse_cyclic_shift(x, shift) if any(shift) else x

@@ -27,6 +27,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
@@ -86,8 +87,10 @@ def shifted_window_cyclic(x: torch.Tensor, attention: WindowAttention,
     return shifted_window_attention(x, attention, shift, fused=fused)
 
 
+@lru_cache(maxsize=64)
 def padding_mask(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
-    """Mask of the padded keys for :func:`shifted_window_padding`.
+    """Mask of the padded keys for :func:`shifted_window_padding`, built once per size (as
+    the cyclic variant's mask is).
 
     Returns:
         ``(nW, M*M, M*M)`` float, ``MASKED_VALUE`` where the key is padding, else ``0``, with
@@ -96,12 +99,13 @@ def padding_mask(H: int, W: int, window_size: int, shift_size: int) -> torch.Ten
     """
     check_window_args(H, W, window_size, shift_size)
     before = (window_size - shift_size) % window_size
-    real = torch.zeros(1, before + H + shift_size, before + W + shift_size, 1)
-    real[:, before:before + H, before:before + W] = 1.0
     M = window_size
-    keys = window_partition(real, M).reshape(-1, 1, M * M)  # (nW, 1, N): 1 = real token
-    mask = torch.where(keys > 0, 0.0, MASKED_VALUE)
-    return mask.expand(-1, M * M, -1).contiguous()  # (nW, N, N), same for every query
+    with torch.inference_mode(False):  # a normal tensor: it is cached across modes
+        real = torch.zeros(1, before + H + shift_size, before + W + shift_size, 1)
+        real[:, before:before + H, before:before + W] = 1.0
+        keys = window_partition(real, M).reshape(-1, 1, M * M)  # (nW, 1, N): 1 = real token
+        mask = torch.where(keys > 0, 0.0, MASKED_VALUE)
+        return mask.expand(-1, M * M, -1).contiguous()  # (nW, N, N), same for every query
 
 
 def shifted_window_padding(x: torch.Tensor, attention: WindowAttention,

@@ -107,3 +107,41 @@ def test_global_attention_shapes():
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_window_order_is_roll_then_partition():
+    from swin_edu.attention import window_order
+    from swin_edu.windows import cyclic_shift, window_partition
+    x = torch.randn(2, 6, 9, 4)
+    order, inverse = window_order(6, 9, 3, 1, 2)
+    windows = x.reshape(2, 54, 4)[:, order].view(-1, 3, 3, 4)
+    assert torch.equal(windows, window_partition(cyclic_shift(x, (1, 2)), 3))
+    assert torch.equal(order[inverse], torch.arange(54))
+
+
+def test_cached_bias_follows_the_table():
+    """Inference reuses the looked-up bias; an in-place update of the table must show."""
+    attn = strong_attention(8, 2, 2, seed=0)
+    x = torch.randn(2, 4, 4, 8)
+    with torch.no_grad():
+        before = shifted_window_attention(x, attn, 1)
+        assert torch.equal(shifted_window_attention(x, attn, 1), before)  # served from cache
+        attn.relative_position_bias_table.add_(1.0 + attn.relative_position_bias_table)
+        after = shifted_window_attention(x, attn, 1)
+        attn.load_state_dict({k: v.clone() for k, v in strong_attention(8, 2, 2, 1)
+                              .state_dict().items()})
+        loaded = shifted_window_attention(x, attn, 1)
+    assert not torch.allclose(after, before)
+    assert not torch.allclose(loaded, after)
+    torch.testing.assert_close(loaded, shifted_window_attention(x, attn, 1, fused=False)
+                               .detach())
+
+
+def test_bias_table_gets_gradients_after_inference():
+    """A bias cached in inference must not cut the table out of the training graph."""
+    attn = strong_attention(8, 2, 2, seed=0)
+    x = torch.randn(1, 6, 10, 8)  # a size no other test uses: its caches start in inference
+    with torch.inference_mode():
+        shifted_window_attention(x, attn, 1)
+    shifted_window_attention(x, attn, 1).square().sum().backward()
+    assert attn.relative_position_bias_table.grad.abs().sum() > 0

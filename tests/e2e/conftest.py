@@ -28,6 +28,9 @@ NOTEBOOKS = Path(os.environ.get("SWIN_EDU_E2E_NOTEBOOKS", REPO / "notebooks"))
 BUILD_DIR = REPO / "build" / "e2e"
 # The server runs from the interpreter that runs the tests: `make e2e` uses the project's .venv.
 VENV_BIN = Path(sys.executable).parent
+# What `make lab` serves as the server root: "notebooks" (`jupyter lab notebooks/`), or "repo"
+# (notebooks/ and figures/ side by side, so the notebooks' ../figures/*.png links resolve).
+SERVER_ROOT = os.environ.get("SWIN_EDU_E2E_SERVER_ROOT", "notebooks")
 CHROMIUM = Path(os.environ.get("SWIN_EDU_E2E_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -63,16 +66,32 @@ def e2e_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("e2e_home")
 
 
+def _copy_course(destination: Path) -> tuple[Path, Path]:
+    """Copy what `make lab` serves into `destination`; returns (server root, notebooks dir).
+
+    The test never writes into the repository's notebooks.
+    """
+    ignore = shutil.ignore_patterns(".ipynb_checkpoints")
+    if SERVER_ROOT == "notebooks":
+        root = notebooks = destination
+    elif SERVER_ROOT == "repo":
+        root, notebooks = destination, destination / "notebooks"
+        shutil.copytree(REPO / "figures", root / "figures", ignore=ignore)
+    else:
+        raise ValueError(f"SWIN_EDU_E2E_SERVER_ROOT={SERVER_ROOT!r}; use 'notebooks' or 'repo'")
+    if NOTEBOOKS.is_dir():
+        shutil.copytree(NOTEBOOKS, notebooks, ignore=ignore)
+    notebooks.mkdir(parents=True, exist_ok=True)
+    return root, notebooks
+
+
 @pytest.fixture(scope="session")
 def lab_server(e2e_home: Path, phases: Phases) -> Iterator[LabServer]:
-    """`jupyter lab` serving a temp copy of notebooks/, stopped by PID at the end."""
+    """`jupyter lab` serving a temp copy of the course (see SERVER_ROOT), stopped by PID."""
     jupyter = VENV_BIN / "jupyter"
     if not jupyter.exists():
         pytest.fail(f"{jupyter} not found: run the e2e test with the project's venv (make e2e)")
-    root = e2e_home / "notebooks"
-    if NOTEBOOKS.is_dir():
-        shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    root.mkdir(exist_ok=True)
+    root, notebooks = _copy_course(e2e_home / "course")
     env = isolated_env(e2e_home, VENV_BIN)
     for name, settings in LAB_SETTINGS.items():
         path = Path(env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings" / name
@@ -80,7 +99,7 @@ def lab_server(e2e_home: Path, phases: Phases) -> Iterator[LabServer]:
         path.write_text(json.dumps(settings))
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    server = start_lab(jupyter, root, env, BUILD_DIR / "jupyter-lab.log")
+    server = start_lab(jupyter, root, notebooks, env, BUILD_DIR / "jupyter-lab.log")
     phases.record("server start", time.perf_counter() - start)
     print(f"[e2e] jupyter lab pid {server.process.pid} at {server.url} serving {root}")
     try:

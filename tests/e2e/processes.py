@@ -34,6 +34,12 @@ class LabServer:
     url: str
     root: Path
     log_path: Path
+    # Where the course's notebooks sit in the served tree (the root, or root/notebooks).
+    notebooks: Path
+
+    def notebook_path(self, name: str) -> str:
+        """`name` (a notebook file name) as a path relative to the server root."""
+        return (self.notebooks / name).relative_to(self.root).as_posix()
 
     def log_tail(self, n_chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-n_chars:]
@@ -68,7 +74,7 @@ def isolated_env(home: Path, venv_bin: Path) -> dict[str, str]:
     return env
 
 
-def start_lab(jupyter: Path, root: Path, env: dict[str, str], log_path: Path,
+def start_lab(jupyter: Path, root: Path, notebooks: Path, env: dict[str, str], log_path: Path,
               timeout_s: float = 90.0) -> LabServer:
     """Start `jupyter lab` on a free loopback port, auth disabled, and wait until it answers.
 
@@ -91,7 +97,7 @@ def start_lab(jupyter: Path, root: Path, env: dict[str, str], log_path: Path,
                                stderr=subprocess.STDOUT, start_new_session=True,
                                preexec_fn=_terminate_with_parent)
     log.close()
-    server = LabServer(process, f"http://127.0.0.1:{port}/", root, log_path)
+    server = LabServer(process, f"http://127.0.0.1:{port}/", root, log_path, notebooks)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:

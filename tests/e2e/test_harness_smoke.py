@@ -67,12 +67,12 @@ def test_slider_redraws_image(lab_server: LabServer, lab_page: tuple[Page, Brows
                               phases: Phases) -> None:
     page, log = lab_page
     # The kernel must be the venv's, or the course would test some other install.
-    _write_notebook(lab_server.root / "harness_smoke.ipynb",
+    _write_notebook(lab_server.notebooks / "harness_smoke.ipynb",
                     f"import sys\nassert sys.prefix == {sys.prefix!r}, sys.prefix",
                     WIDGET_SOURCE)
 
     start = time.perf_counter()
-    open_notebook(page, lab_server.url, "harness_smoke.ipynb")
+    open_notebook(page, lab_server.url, lab_server.notebook_path("harness_smoke.ipynb"))
     phases.record("smoke: notebook open", time.perf_counter() - start)
     start = time.perf_counter()
     run_all_cells(page)
@@ -101,10 +101,10 @@ def test_slider_redraws_image(lab_server: LabServer, lab_page: tuple[Page, Brows
 def test_failing_cell_is_reported(lab_server: LabServer,
                                   lab_page: tuple[Page, BrowserLog]) -> None:
     page, _ = lab_page
-    _write_notebook(lab_server.root / "harness_failing.ipynb",
+    _write_notebook(lab_server.notebooks / "harness_failing.ipynb",
                     "x = 1", "raise ValueError('planted failure')", "y = 2",
                     kernelspec=False)  # also exercises the "Select Kernel" dialog
-    open_notebook(page, lab_server.url, "harness_failing.ipynb")
+    open_notebook(page, lab_server.url, lab_server.notebook_path("harness_failing.ipynb"))
     run_all_cells(page)
     errors = cell_errors(page)
     assert len(errors) == 1 and "ValueError: planted failure" in errors[0]

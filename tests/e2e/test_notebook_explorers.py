@@ -47,7 +47,7 @@ def test_explorer_slider_redraws(case: ExplorerCase, lab_server: LabServer,
     page, log = lab_page
     label = case.notebook.split("_")[0]
     start = time.perf_counter()
-    open_notebook(page, lab_server.url, case.notebook)
+    open_notebook(page, lab_server.url, lab_server.notebook_path(case.notebook))
     phases.record(f"{label}: notebook open", time.perf_counter() - start)
     start = time.perf_counter()
     run_all_cells(page)

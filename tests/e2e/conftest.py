@@ -42,6 +42,12 @@ LAB_SETTINGS = {
 }
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start from an empty build/e2e/, so no screenshot there is left from an earlier run."""
+    shutil.rmtree(BUILD_DIR, ignore_errors=True)
+    BUILD_DIR.mkdir(parents=True)
+
+
 class Phases:
     """Wall-clock times of the test's phases, printed as they happen and saved as JSON."""
 
@@ -97,7 +103,6 @@ def lab_server(e2e_home: Path, phases: Phases) -> Iterator[LabServer]:
         path = Path(env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(settings))
-    BUILD_DIR.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     server = start_lab(jupyter, root, notebooks, env, BUILD_DIR / "jupyter-lab.log")
     phases.record("server start", time.perf_counter() - start)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from playwright.sync_api import ConsoleMessage, Locator, Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 STDERR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
@@ -137,15 +138,15 @@ def unexecuted_cells(page: Page) -> list[int]:
             if not re.fullmatch(r"\[\d+\]:", prompt)]
 
 
-def image_source(page: Page, image: Locator) -> str:
-    """The `src` of `image` (an <img>, or the first <img> inside it)."""
-    return image.evaluate("el => (el.tagName === 'IMG' ? el : el.querySelector('img')).src")
+def _image_in(element_js: str) -> str:
+    """JS expression: the <img> that `element_js` is, or the first one inside it."""
+    return f"({element_js}.tagName === 'IMG' ? {element_js} : {element_js}.querySelector('img'))"
 
 
 def wait_for_image_loaded(image: Locator, timeout_ms: float = 10_000) -> None:
     image.page.wait_for_function(
-        """el => { const img = el.tagName === 'IMG' ? el : el.querySelector('img');
-                   return img && img.complete && img.naturalWidth > 0; }""",
+        f"el => {{ const img = {_image_in('el')}; "
+        "return img && img.complete && img.naturalWidth > 0; }",
         arg=image.element_handle(), timeout=timeout_ms, polling="raf")
 
 
@@ -172,20 +173,27 @@ def press_slider_key(slider: Locator, image: Locator, readout: Locator, key: str
     wait_for_image_loaded(image)
     image_before = image.screenshot()
     readout_before = readout.inner_text()
-    source_before = image_source(page, image)
+    source_before = image.evaluate(f"el => {_image_in('el')}.src")
     handle.focus()
     start = time.perf_counter()
     handle.press(key)
-    page.wait_for_function(
-        """([el, before]) => {
-            const img = el.tagName === 'IMG' ? el : el.querySelector('img');
-            return img && img.src !== before && img.complete && img.naturalWidth > 0;
-        }""",
-        arg=[image.element_handle(), source_before], timeout=timeout_ms, polling="raf")
+    try:
+        page.wait_for_function(
+            f"""([el, before]) => {{
+                const img = {_image_in('el')};
+                return img && img.src !== before && img.complete && img.naturalWidth > 0;
+            }}""",
+            arg=[image.element_handle(), source_before], timeout=timeout_ms, polling="raf")
+    except PlaywrightTimeoutError:
+        raise AssertionError(f"no new image {timeout_ms / 1000:.0f} s after pressing {key} "
+                             f"(readout: {readout.inner_text()!r})") from None
     elapsed = time.perf_counter() - start
-    page.wait_for_function(
-        "([el, before]) => el.innerText !== before",
-        arg=[readout.element_handle(), readout_before], timeout=timeout_ms)
+    try:
+        # Explorers update the readout before the image; this wait is only a safety margin.
+        page.wait_for_function("([el, before]) => el.innerText !== before",
+                               arg=[readout.element_handle(), readout_before], timeout=2_000)
+    except PlaywrightTimeoutError:
+        pass  # the caller's assertion reports an unchanged readout
     return SliderStep(elapsed, image_before, image.screenshot(), readout_before,
                       readout.inner_text())
 

@@ -20,8 +20,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+# Serve the repository root (the notebooks link ../figures/*.png) and open the first notebook.
 lab: venv
-	$(VENV)/bin/jupyter lab notebooks/ --port=$(PORT) $(ROOT_FLAG)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. \
+	    --LabApp.default_url=/lab/tree/notebooks/00_overview.ipynb --port=$(PORT) $(ROOT_FLAG)
 
 test: venv
 	$(PY) -m pytest -n 2

@@ -28,9 +28,9 @@ NOTEBOOKS = Path(os.environ.get("SWIN_EDU_E2E_NOTEBOOKS", REPO / "notebooks"))
 BUILD_DIR = REPO / "build" / "e2e"
 # The server runs from the interpreter that runs the tests: `make e2e` uses the project's .venv.
 VENV_BIN = Path(sys.executable).parent
-# What `make lab` serves as the server root: "notebooks" (`jupyter lab notebooks/`), or "repo"
-# (notebooks/ and figures/ side by side, so the notebooks' ../figures/*.png links resolve).
-SERVER_ROOT = os.environ.get("SWIN_EDU_E2E_SERVER_ROOT", "notebooks")
+# What `make lab` serves as the server root: "repo" (notebooks/ and figures/ side by side, so
+# the notebooks' ../figures/*.png links resolve), or "notebooks" (`jupyter lab notebooks/`).
+SERVER_ROOT = os.environ.get("SWIN_EDU_E2E_SERVER_ROOT", "repo")
 CHROMIUM = Path(os.environ.get("SWIN_EDU_E2E_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Page
 
-from conftest import BUILD_DIR, NOTEBOOKS, Phases
+from conftest import BUILD_DIR, Phases
 from lab import BrowserLog, cell_errors, keys_away_and_back, open_notebook, press_slider_key, \
     run_all_cells, save_screenshots, unexecuted_cells
 from processes import LabServer
@@ -36,9 +36,7 @@ CASES = [
 
 
 def _param(case: ExplorerCase):
-    missing = not (NOTEBOOKS / case.notebook).exists()
-    return pytest.param(case, id=case.notebook.split("_")[0], marks=pytest.mark.skipif(
-        missing, reason=f"notebooks/{case.notebook} does not exist yet"))
+    return pytest.param(case, id=case.notebook.split("_")[0])
 
 
 @pytest.mark.parametrize("case", [_param(case) for case in CASES])

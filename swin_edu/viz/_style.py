@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection, PatchCollection
 from matplotlib.colors import BoundaryNorm, Colormap, ListedColormap, Normalize, to_rgb
 from matplotlib.figure import Figure
 
@@ -66,6 +67,18 @@ def hide_ticks(ax: Axes) -> None:
     ax.set_ylabel("")
 
 
+def reset_axes(ax: Axes) -> None:
+    """Empty ``ax`` for a redraw without ``ax.clear()`` (which rebuilds the axes' ticks and
+    spines, most of the cost of a new Axes); tick labels are left to the next drawing."""
+    for artist in [*ax.images, *ax.lines, *ax.collections, *ax.patches, *ax.texts]:
+        artist.remove()
+    ax.set_title("")
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_autoscale_on(True)
+    ax.ignore_existing_data_limits = True
+
+
 def text_colour(rgb: Sequence[float]) -> str:
     """Black or white, whichever reads better on a cell of colour ``rgb``."""
     r, g, b = rgb[:3]
@@ -90,10 +103,10 @@ def draw_grid(ax: Axes, values: np.ndarray, *, cmap: Colormap | str = "viridis",
     rows, cols = values.shape
     image = ax.imshow(values, cmap=cmap, norm=norm, interpolation="nearest", aspect="equal")
     if max(rows, cols) <= 2 * MAX_ANNOTATED_SIDE:
-        ax.set_xticks(np.arange(-0.5, cols, 1.0), minor=True)
-        ax.set_yticks(np.arange(-0.5, rows, 1.0), minor=True)
-        ax.grid(which="minor", color="white", linewidth=0.6)
-    ax.tick_params(which="minor", length=0)
+        # One collection, not minor-tick grid lines: ticks cost a Tick object (two lines and
+        # two labels) each, which dominated the explorers' redraw time.
+        ax.add_collection(LineCollection(_cell_borders(rows, cols), colors="white",
+                                         linewidths=0.6, zorder=1.5), autolim=False)
     ax.tick_params(which="major", labelsize=8, length=2)
     if ticks and max(rows, cols) <= MAX_ANNOTATED_SIDE:
         ax.set_xticks(range(cols), col_labels if col_labels is not None else range(cols))
@@ -114,16 +127,23 @@ def draw_grid(ax: Axes, values: np.ndarray, *, cmap: Colormap | str = "viridis",
     return image
 
 
+def _cell_borders(rows: int, cols: int, step: int = 1, offset: int = 0) -> list[np.ndarray]:
+    """Segments ``[(x0, y0), (x1, y1)]`` of the horizontal and vertical lines every ``step``
+    cells (starting ``offset`` cells in) of a ``rows x cols`` image drawn by ``imshow``."""
+    ys = np.arange(offset % step, rows + 1, step) - 0.5
+    xs = np.arange(offset % step, cols + 1, step) - 0.5
+    horizontal = [np.array([[-0.5, y], [cols - 0.5, y]]) for y in ys]
+    vertical = [np.array([[x, -0.5], [x, rows - 0.5]]) for x in xs]
+    return horizontal + vertical
+
+
 def outline_windows(ax: Axes, H: int, W: int, window_size: int, offset: int = 0, *,
                     colour: str = WINDOW_EDGE, linestyle: str = "-",
                     linewidth: float = 2.2) -> None:
     """Draw the window grid of an ``H x W`` map; ``offset`` moves it down/right (shifted grid)."""
-    for y in range(offset % window_size, H + 1, window_size):
-        ax.plot([-0.5, W - 0.5], [y - 0.5, y - 0.5], color=colour, linestyle=linestyle,
-                linewidth=linewidth, solid_capstyle="butt")
-    for x in range(offset % window_size, W + 1, window_size):
-        ax.plot([x - 0.5, x - 0.5], [-0.5, H - 0.5], color=colour, linestyle=linestyle,
-                linewidth=linewidth, solid_capstyle="butt")
+    ax.add_collection(LineCollection(_cell_borders(H, W, window_size, offset), colors=colour,
+                                     linestyles=linestyle, linewidths=linewidth,
+                                     capstyle="butt", zorder=2), autolim=False)
     # Border of the map, so an offset grid still shows where the map ends.
     ax.plot([-0.5, W - 0.5, W - 0.5, -0.5, -0.5], [-0.5, -0.5, H - 0.5, H - 0.5, -0.5],
             color=WINDOW_EDGE, linewidth=linewidth)
@@ -133,12 +153,13 @@ def outline_windows(ax: Axes, H: int, W: int, window_size: int, offset: int = 0,
 
 def mark_cells(ax: Axes, cells: Sequence[tuple[int, int]], *, colour: str = "black",
                linewidth: float = 2.0) -> None:
-    """Outline individual cells ``(row, col)``."""
+    """Outline individual cells ``(row, col)`` (one collection: many patches redraw slowly)."""
     from matplotlib.patches import Rectangle
 
-    for r, c in cells:
-        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor=colour,
-                               linewidth=linewidth, zorder=5))
+    boxes = [Rectangle((c - 0.5, r - 0.5), 1, 1) for r, c in cells]
+    ax.add_collection(PatchCollection(boxes, facecolors="none", edgecolors=colour,
+                                      linewidths=linewidth, joinstyle="miter", zorder=5),
+                      autolim=False)
 
 
 def solid_cmap(colours: Sequence[str]) -> tuple[ListedColormap, BoundaryNorm]:

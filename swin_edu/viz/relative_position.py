@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 
 from swin_edu._checks import check_positive
 from swin_edu.relative_position import relative_coords, relative_position_index
 from swin_edu.viz._style import (MAX_ANNOTATED_SIDE, REGION_COLOURS, draw_grid, mark_cells,
                                  new_figure, solid_cmap)
 
-__all__ = ["draw_relative_position", "draw_bias_row", "bias_row"]
+__all__ = ["draw_relative_position", "draw_bias_row", "bias_row", "bias_row_on"]
 
 
 def draw_relative_position(window_size: int = 2) -> Figure:
@@ -89,6 +91,22 @@ def draw_bias_row(window_size: int = 2, query: int = 0, table: torch.Tensor | No
     ``table`` the cells show their row numbers. Right: the window's keys with the table row
     (and bias) each one gets; the query is outlined in red.
     """
+    fig = new_figure(10.0, 4.6, dpi=dpi, layout=layout)
+    if layout is None:
+        fig.subplots_adjust(left=0.07, right=0.97, bottom=0.12, top=0.92, wspace=0.25)
+    left, right = fig.subplots(1, 2, width_ratios=[2 * window_size - 1, window_size + 1])
+    image = bias_row_on(left, right, window_size, query, table, head)
+    if image is not None:
+        fig.colorbar(image, ax=left, shrink=0.7)
+    return fig
+
+
+def bias_row_on(left: Axes, right: Axes, window_size: int, query: int,
+                table: torch.Tensor | None = None, head: int = 0) -> AxesImage | None:
+    """Draw :func:`draw_bias_row`'s two panels on ``left`` and ``right``.
+
+    Returns the table's image (for a colour bar) when a ``table`` is given, else ``None``.
+    """
     data = bias_row(window_size, query, table, head)
     side = 2 * window_size - 1
     used = {tuple(divmod(int(i), side)): k for k, i in enumerate(data["index"].flatten())}
@@ -102,10 +120,7 @@ def draw_bias_row(window_size: int = 2, query: int = 0, table: torch.Tensor | No
                 cell = r * side + c
                 value = f"{data['table'][r, c]:.2f}" if table is not None else f"{cell}"
                 text[r, c] = f"{value}\nk{used[(r, c)]}" if (r, c) in used else value
-    fig = new_figure(10.0, 4.6, dpi=dpi, layout=layout)
-    if layout is None:
-        fig.subplots_adjust(left=0.07, right=0.97, bottom=0.12, top=0.92, wspace=0.25)
-    left, right = fig.subplots(1, 2, width_ratios=[side, window_size + 1])
+    image = None
     if table is None:
         codes = np.zeros((side, side), dtype=int)
         for cell in used:
@@ -121,7 +136,6 @@ def draw_bias_row(window_size: int = 2, query: int = 0, table: torch.Tensor | No
             title=f"bias table, head {head}: cells read by query {query}",
             row_labels=[str(d) for d in range(-(window_size - 1), window_size)],
             col_labels=[str(d) for d in range(-(window_size - 1), window_size)])
-        fig.colorbar(image, ax=left, shrink=0.7)
     mark_cells(left, list(used), colour="black", linewidth=2.0)
     left.set_ylabel("dy = y_q - y_k", fontsize=8)
     left.set_xlabel("dx = x_q - x_k", fontsize=8)
@@ -129,13 +143,11 @@ def draw_bias_row(window_size: int = 2, query: int = 0, table: torch.Tensor | No
     keys = np.arange(window_size ** 2).reshape(window_size, window_size)
     key_text = np.vectorize(
         lambda k, v: f"k{k}\n{v:.2f}" if table is not None else f"k{k}\nrow {v}")(keys, values)
-    image = draw_grid(right, values.astype(float),
-                      cmap="RdBu_r" if table is not None else "viridis",
-                      text=key_text if window_size <= 5 else None,
-                      title="bias per key" if table is not None else "table row per key",
-                      ticks=False)
+    draw_grid(right, values.astype(float), cmap="RdBu_r" if table is not None else "viridis",
+              text=key_text if window_size <= 5 else None,
+              title="bias per key" if table is not None else "table row per key", ticks=False)
     mark_cells(right, [divmod(query, window_size)], colour="#e63946", linewidth=3)
-    return fig
+    return image
 
 
 def _symmetric(limit: float):

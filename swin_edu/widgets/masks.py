@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from swin_edu.masks import region_labels, shifted_window_mask
-from swin_edu.viz._style import MAX_ANNOTATED_SIDE, hide_ticks, new_figure
+from swin_edu.viz._style import MAX_ANNOTATED_SIDE, hide_ticks
 from swin_edu.viz.masks import reach_on, region_labels_on, window_mask_on, window_token_ids
 from swin_edu.widgets._base import Explorer, int_slider
 from swin_edu.windows import check_window_args, window_partition
@@ -88,10 +88,10 @@ class MaskExplorer(Explorer):
                 "query_position": position, "token_ids": ids[window],
                 "num_windows": mask.shape[0], "masked_pairs": int((mask[window] != 0).sum())}
         small = M * M <= MAX_ANNOTATED_SIDE
-        fig = new_figure(12.0, 4.4, dpi=self.dpi, layout=None)
+        fig, (left, middle, right) = self._figure("mask", 12.0, 4.4,
+                                                  lambda f: list(f.subplots(1, 3)))
         fig.subplots_adjust(left=0.03 if not small else 0.04, right=0.99, top=0.92,
                             bottom=0.04 if not small else 0.16, wspace=0.3 if small else 0.12)
-        left, middle, right = fig.subplots(1, 3)
         region_labels_on(left, H, W, M, S, window=window)
         window_mask_on(middle, mask[window], slot_labels[window],
                        title=f"mask of window {window}", query=query)

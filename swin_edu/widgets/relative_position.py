@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from swin_edu.relative_position import relative_coords
-from swin_edu.viz.relative_position import bias_row, draw_bias_row
+from swin_edu.viz.relative_position import bias_row, bias_row_on
 from swin_edu.widgets._base import Explorer, int_slider
 
 __all__ = ["RelativePositionExplorer"]
@@ -47,12 +48,21 @@ class RelativePositionExplorer(Explorer):
     def _sync_ranges(self) -> None:
         self.controls["query"].max = self.controls["window_size"].value ** 2 - 1
 
+    @staticmethod
+    def _axes(figure: Figure, M: int) -> list[Axes]:
+        """The table and key panels, sized like ``draw_bias_row``'s."""
+        figure.subplots_adjust(left=0.07, right=0.97, bottom=0.12, top=0.92, wspace=0.25)
+        return list(figure.subplots(1, 2, width_ratios=[2 * M - 1, M + 1]))
+
     def _render(self) -> tuple[Figure, dict[str, Any], str]:
         M, query = self.state["window_size"], self.state["query"]
         data = bias_row(M, query, self._table, self._head)
         offsets = relative_coords(M)[query].view(M, M, 2).numpy()
         data.update(dy=offsets[..., 0], dx=offsets[..., 1])
-        fig = draw_bias_row(M, query, self._table, self._head, dpi=self.dpi, layout=None)
+        fig, (left, right) = self._figure(M, 10.0, 4.6, lambda f: self._axes(f, M))
+        image = bias_row_on(left, right, M, query, self._table, self._head)
+        if image is not None and len(fig.axes) == 2:  # a new figure: add its colour bar once
+            fig.colorbar(image, ax=left, shrink=0.7)
         q_row, q_col = divmod(query, M)
         readout = (f"M={M}: table of (2M-1)^2 = {(2 * M - 1) ** 2} rows; query {query} at "
                    f"({q_row}, {q_col}) reads rows {sorted(set(data['index'].flatten().tolist()))}"

@@ -249,10 +249,11 @@ def stage_shapes(variant: str | SwinTransformer, image_size: int | tuple[int, in
     if isinstance(variant, SwinTransformer):
         embed_dim, depths, heads = variant.embed_dim, variant.depths, variant.num_heads
         patch, window = variant.patch_size, variant.window_size
+        in_chans = variant.patch_embed.proj.in_channels
     elif variant in VARIANTS:
         embed_dim, depths, heads = (VARIANTS[variant][k] for k in ("embed_dim", "depths",
                                                                   "num_heads"))
-        patch, window = 4, 7
+        patch, window, in_chans = 4, 7, 3
     else:
         raise ValueError(f"variant={variant!r}; expected one of {sorted(VARIANTS)} or a "
                          f"SwinTransformer")
@@ -260,7 +261,7 @@ def stage_shapes(variant: str | SwinTransformer, image_size: int | tuple[int, in
     check_positive("image_size", H)
     check_positive("image_size", W)
     h, w, c = math.ceil(H / patch), math.ceil(W / patch), embed_dim
-    steps = [dict(name="image", shape=(batch_size, 3, H, W)),
+    steps = [dict(name="image", shape=(batch_size, in_chans, H, W)),
              dict(name="patch embedding", shape=(batch_size, h, w, c))]
     for i, (depth, num_heads) in enumerate(zip(depths, heads)):
         ph, pw = math.ceil(h / window) * window, math.ceil(w / window) * window

@@ -94,3 +94,9 @@ def test_ape_adds_absolute_position_embedding():
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_stage_shapes_use_the_models_input_channels():
+    model = SwinTransformer(img_size=32, in_chans=1, embed_dim=8, depths=(2,), num_heads=(1,),
+                            window_size=4)
+    assert stage_shapes(model, 32)[0]["shape"] == (1, 1, 32, 32)

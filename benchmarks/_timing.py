@@ -11,9 +11,12 @@ import platform
 
 import torch
 
-from swin_edu.attention_variants import time_alternating
+import statistics
 
-__all__ = ["cpu_name", "setup", "time_alternating", "ratio_line"]
+from swin_edu.attention_variants import run_alternating, time_alternating
+
+__all__ = ["cpu_name", "setup", "run_alternating", "time_alternating", "ratio_line",
+           "paired_ratio"]
 
 # The CI machine has 2 cores; timing with 2 threads keeps the ratios representative.
 DEFAULT_THREADS = 2
@@ -44,3 +47,9 @@ def ratio_line(label: str, seconds: dict[str, float], numerator: str, denominato
     a, b = seconds[numerator], seconds[denominator]
     return (f"{label}: {numerator} {1e3 * a:.1f} ms / {denominator} {1e3 * b:.1f} ms "
             f"= {a / b:.3f}")
+
+
+def paired_ratio(times: dict[str, list[float]], numerator: str, denominator: str) -> float:
+    """Median over rounds of ``numerator / denominator`` timed in the same round: steadier
+    than a ratio of medians when the machine's load changes during the run."""
+    return statistics.median(a / b for a, b in zip(times[numerator], times[denominator]))

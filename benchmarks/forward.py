@@ -11,7 +11,9 @@ import argparse
 import torch
 import transformers
 
-from _timing import ratio_line, setup, time_alternating
+import statistics
+
+from _timing import paired_ratio, ratio_line, run_alternating, setup
 from swin_edu.convert import from_hf
 from swin_edu.model import swin_t
 
@@ -37,11 +39,13 @@ def main() -> None:
         images = torch.randn(batch_size, 3, 224, 224)
         with torch.inference_mode():
             error = (ours(images) - hf(images).logits).abs().max().item()
-            seconds = time_alternating({"swin_edu": lambda: ours(images),
-                                        "HF": lambda: hf(images)},
-                                       repeats=args.repeats if batch_size == 1
-                                       else max(3, args.repeats // 2))
+            times = run_alternating({"swin_edu": lambda: ours(images),
+                                     "HF": lambda: hf(images)},
+                                    repeats=args.repeats if batch_size == 1
+                                    else max(3, args.repeats // 2))
+        seconds = {name: statistics.median(t) for name, t in times.items()}
         print(ratio_line(f"batch {batch_size}", seconds, "swin_edu", "HF")
+              + f"; paired {paired_ratio(times, 'swin_edu', 'HF'):.3f}"
               + f"  (max |logit difference| {error:.1e})")
 
 

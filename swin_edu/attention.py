@@ -111,9 +111,10 @@ class WindowAttention(nn.Module):
         optimizer step, ``load_state_dict``) bumps.
         """
         table = self.relative_position_bias_table
-        if (torch.is_grad_enabled() and table.requires_grad) or (
-                mask is not None and mask.is_inference()):
-            # training: autograd must see the lookup; an inference tensor has no version
+        if (torch.is_grad_enabled() and table.requires_grad) or torch.compiler.is_compiling() \
+                or (mask is not None and mask.is_inference()):
+            # training: autograd must see the lookup; a compiled graph does the lookup itself;
+            # an inference tensor has no version counter
             return self._attention_bias(mask)
         key = (table.data_ptr(), table._version, table.dtype, table.device,
                None if mask is None else (mask.data_ptr(), mask._version, mask.shape))

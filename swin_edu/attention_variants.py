@@ -39,7 +39,7 @@ from swin_edu.windows import check_window_args, window_partition, window_reverse
 
 __all__ = ["global_msa", "window_msa", "shifted_window_padding", "shifted_window_cyclic",
            "sliding_window_msa", "padding_mask", "VARIANTS", "PAPER_TABLE5_MS",
-           "time_alternating", "table5", "format_table5"]
+           "run_alternating", "time_alternating", "table5", "format_table5"]
 
 
 def _split_heads(t: torch.Tensor, num_heads: int) -> torch.Tensor:
@@ -196,15 +196,15 @@ PAPER_TABLE5_MS: dict[str, tuple[float, float, float, float]] = {
 REFERENCE = "shifted window (cyclic)"
 
 
-def time_alternating(fns: Mapping[str, Callable[[], object]], repeats: int = 10,
-                     warmup: int = 1) -> dict[str, float]:
-    """Median wall time of each function, running them in turn so drift hits all alike.
+def run_alternating(fns: Mapping[str, Callable[[], object]], repeats: int = 10,
+                    warmup: int = 1) -> dict[str, list[float]]:
+    """Wall time of every call of each function, running them in turn so drift hits all alike.
 
     Each round runs every function once; the order rotates between rounds so that none is
     always first (caches, CPU frequency).
 
     Returns:
-        ``{name: median seconds}``.
+        ``{name: [seconds of round 0, round 1, ...]}``.
     """
     check_positive("repeats", repeats)
     names = list(fns)
@@ -218,7 +218,14 @@ def time_alternating(fns: Mapping[str, Callable[[], object]], repeats: int = 10,
             start = time.perf_counter()
             fns[name]()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+    return times
+
+
+def time_alternating(fns: Mapping[str, Callable[[], object]], repeats: int = 10,
+                     warmup: int = 1) -> dict[str, float]:
+    """Median of :func:`run_alternating`'s times: ``{name: median seconds}``."""
+    return {name: statistics.median(t)
+            for name, t in run_alternating(fns, repeats, warmup).items()}
 
 
 def table5(stages: Sequence[int] = (1, 2, 3, 4), repeats: int = 10, batch_size: int = 1,
@@ -235,7 +242,7 @@ def table5(stages: Sequence[int] = (1, 2, 3, 4), repeats: int = 10, batch_size: 
     Returns:
         One dict per (variant, stage): ``variant``, ``stage``, ``resolution``, ``dim``,
         ``heads``, ``ms`` (median), ``ratio`` (to the cyclic-shift variant of that stage, when
-        timed), ``paper_ms`` and ``paper_ratio`` (``None`` where the paper has no entry).
+        timed: the median of the two times' ratio in each round), ``paper_ms`` and ``paper_ratio`` (``None`` where the paper has no entry).
     """
     names = list(VARIANTS) if variants is None else list(variants)
     for name in names:
@@ -256,17 +263,24 @@ def table5(stages: Sequence[int] = (1, 2, 3, 4), repeats: int = 10, batch_size: 
         x = torch.randn(batch_size, side, side, dim, device=device)
         fns = {name: _timed_call(VARIANTS[name], x, attention, fused) for name in names}
         with torch.inference_mode():
-            seconds = time_alternating(fns, repeats)
+            times = run_alternating(fns, repeats)
         for name in names:
             paper = PAPER_TABLE5_MS.get(name)
             rows.append(dict(
                 variant=name, stage=stage, resolution=side, dim=dim, heads=heads,
-                ms=1e3 * seconds[name],
-                ratio=seconds[name] / seconds[REFERENCE] if REFERENCE in seconds else None,
+                ms=1e3 * statistics.median(times[name]),
+                ratio=_paired_ratio(times[name], times[REFERENCE]) if REFERENCE in times
+                else None,
                 paper_ms=paper[stage - 1] if paper else None,
                 paper_ratio=paper[stage - 1] / PAPER_TABLE5_MS[REFERENCE][stage - 1]
                 if paper else None))
     return rows
+
+
+def _paired_ratio(times: Sequence[float], reference: Sequence[float]) -> float:
+    """Median over rounds of the ratio of two times measured in the same round: steadier
+    than a ratio of medians when the machine's load changes during the run."""
+    return statistics.median(a / b for a, b in zip(times, reference))
 
 
 def _timed_call(fn: Callable[..., torch.Tensor], x: torch.Tensor, attention: WindowAttention,

@@ -1,9 +1,12 @@
 """Drive the explorers like a learner would: move controls, check the data behind the image."""
 
+import io
+
 import ipywidgets as widgets
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from swin_edu.complexity import msa_flops, wmsa_flops
 from swin_edu.masks import region_labels, shifted_window_mask
@@ -134,3 +137,26 @@ def test_shape_tracer_uses_stage_shapes():
     explorer.set(variant="L", image_size=384)
     assert explorer.data["steps"] == stage_shapes("L", 384)
     assert "12x12x1536" in explorer.readout.value
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+@pytest.mark.parametrize("cls, start, moves", [
+    (MaskExplorer, dict(H=56, W=56, window_size=7, shift_size=3, window=10, query=5),
+     [dict(H=4, W=4, window_size=2, shift_size=1, window=3, query=1),
+      dict(H=16, W=16, window_size=4, shift_size=2, window=5, query=6)]),
+    (RelativePositionExplorer, dict(window_size=7, query=3),
+     [dict(window_size=2, query=1), dict(window_size=4, query=9)]),
+    (ComplexityExplorer, dict(h=56, w=56, C=96, M=7), [dict(h=28, C=128)]),
+])
+def test_redraw_on_the_same_figure_matches_a_new_explorer(cls, start, moves):
+    # Explorers redraw on one Figure for speed; nothing of the previous state may linger.
+    explorer = cls(**start)
+    figure = explorer.figure
+    for values in moves:
+        explorer.set(**values)
+        assert explorer.figure is figure
+        fresh = cls(**{**start, **values})
+        np.testing.assert_array_equal(_pixels(explorer.image.value), _pixels(fresh.image.value))

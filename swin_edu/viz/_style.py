@@ -72,6 +72,9 @@ def reset_axes(ax: Axes) -> None:
     spines, most of the cost of a new Axes); tick labels are left to the next drawing."""
     for artist in [*ax.images, *ax.lines, *ax.collections, *ax.patches, *ax.texts]:
         artist.remove()
+    ax.containers.clear()  # bar containers would keep feeding the legend
+    if ax.legend_ is not None:
+        ax.legend_.remove()
     ax.set_title("")
     ax.set_xlabel("")
     ax.set_ylabel("")
@@ -115,7 +118,9 @@ def draw_grid(ax: Axes, values: np.ndarray, *, cmap: Colormap | str = "viridis",
         ax.set_xticks([])
         ax.set_yticks([])
     if title:
-        ax.set_title(title, fontsize=10)
+        # A fixed y skips matplotlib's search for tick labels above the axes (there are
+        # none here), which measures every tick label at each draw.
+        ax.set_title(title, fontsize=10, y=1.0)
     if text is not None and max(rows, cols) <= MAX_ANNOTATED_SIDE:
         text = np.asarray(text)
         size = fontsize or max(5.0, min(10.0, 110.0 / max(rows, cols)))

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 import ipywidgets as widgets
+import torch
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -123,7 +124,8 @@ class Explorer:
         with self._hold():
             self._sync_ranges()
         try:
-            figure, data, readout = self._render()
+            with _one_torch_thread():
+                figure, data, readout = self._render()
         except ValueError as error:
             self.message = str(error)
             self.data = {}
@@ -140,7 +142,8 @@ class Explorer:
         self.readout.value = readout
         buffer = io.BytesIO()
         if isinstance(figure.canvas, FigureCanvasAgg) and figure.dpi == self.dpi:
-            figure.canvas.print_png(buffer)  # what savefig ends in, minus its set-up
+            # What savefig ends in, minus its set-up; fast zlib: 3 ms less, PNG a third bigger.
+            figure.canvas.print_png(buffer, pil_kwargs={"compress_level": 1})
         else:
             figure.savefig(buffer, format="png", dpi=self.dpi)
         self.image.value = buffer.getvalue()
@@ -167,6 +170,18 @@ class Explorer:
             yield
         finally:
             self._holding = previous
+
+
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """Run torch single-threaded: the explorers' tensors are tiny, and on a busy machine
+    waking a thread pool cost 30 ms per ``shifted_window_mask(56, 56, 7, S)`` vs 0.5 ms."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def int_slider(description: str, value: int, low: int, high: int, step: int = 1,

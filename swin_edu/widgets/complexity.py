@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from swin_edu.complexity import msa_flops, wmsa_flops
-from swin_edu.viz._style import new_figure
 from swin_edu.viz.complexity import complexity_terms
 from swin_edu.widgets._base import Explorer, int_slider
 
@@ -41,6 +41,11 @@ class ComplexityExplorer(Explorer):
                 "C": int_slider("C", v["C"], 8, 1024, step=8, continuous=True),
                 "M": int_slider("M", v["M"], 1, 32, continuous=True)}
 
+    @staticmethod
+    def _axes(figure: Figure) -> list[Axes]:
+        figure.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.3)
+        return list(figure.subplots(1, 2))
+
     def _render(self) -> tuple[Figure, dict[str, Any], str]:
         h, w, C, M = (self.state[k] for k in ("h", "w", "C", "M"))
         if M > h or M > w:
@@ -49,9 +54,7 @@ class ComplexityExplorer(Explorer):
         terms = complexity_terms(h, w, C, M)
         data = {"msa": msa_flops(h, w, C), "wmsa": wmsa_flops(h, w, C, M), "terms": terms}
         data["ratio"] = data["msa"] / data["wmsa"]
-        fig = new_figure(10.0, 3.6, dpi=self.dpi, layout=None)
-        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.9, wspace=0.3)
-        left, right = fig.subplots(1, 2)
+        fig, (left, right) = self._figure("complexity", 10.0, 3.6, self._axes)
         scale = np.geomspace(0.125, 4.0, 24)  # the map scaled down and up, aspect kept
         sizes = [(max(1, round(h * s)), max(1, round(w * s))) for s in scale]
         tokens = [a * b for a, b in sizes]
@@ -71,7 +74,7 @@ class ComplexityExplorer(Explorer):
         left.set_ylabel("FLOPs")
         left.legend(fontsize=8)
         left.grid(True, alpha=0.3)
-        left.set_title(f"C={C}: cost vs number of tokens", fontsize=10)
+        left.set_title(f"C={C}: cost vs number of tokens", fontsize=10, y=1.0)  # y: see draw_grid
         bars = ("MSA", "W-MSA")
         right.barh(bars, [terms["projections"]] * 2, color=_COLOURS["projections"],
                    label="4hwC²")
@@ -80,7 +83,7 @@ class ComplexityExplorer(Explorer):
                    color=[_COLOURS["msa"], _COLOURS["wmsa"]], label="attention term")
         right.set_xlabel("FLOPs (linear scale)")
         right.legend(fontsize=8, loc="lower right")
-        right.set_title(f"h={h}, w={w}: MSA / W-MSA = {data['ratio']:.2f}", fontsize=10)
+        right.set_title(f"h={h}, w={w}: MSA / W-MSA = {data['ratio']:.2f}", fontsize=10, y=1.0)
         note = "" if h % M == 0 and w % M == 0 else (
             f" (M does not divide {h}x{w}: the model pads, the formula is the unpadded cost)")
         readout = (f"MSA = 4hwC² + 2(hw)²C = {data['msa']:,}; W-MSA = 4hwC² + 2M²hwC = "

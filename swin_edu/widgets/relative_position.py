@@ -59,7 +59,11 @@ class RelativePositionExplorer(Explorer):
         data = bias_row(M, query, self._table, self._head)
         offsets = relative_coords(M)[query].view(M, M, 2).numpy()
         data.update(dy=offsets[..., 0], dx=offsets[..., 1])
-        fig, (left, right) = self._figure(M, 10.0, 4.6, lambda f: self._axes(f, M))
+        fig, (left, right) = self._figure("relpos", 10.0, 4.6, lambda f: self._axes(f, M))
+        grid = right.get_subplotspec().get_gridspec()
+        if list(grid.get_width_ratios()) != [2 * M - 1, M + 1]:  # only without a table
+            grid.set_width_ratios([2 * M - 1, M + 1])
+            fig.subplots_adjust()  # re-places the axes on the resized grid
         image = bias_row_on(left, right, M, query, self._table, self._head)
         if image is not None and len(fig.axes) == 2:  # a new figure: add its colour bar once
             fig.colorbar(image, ax=left, shrink=0.7)

@@ -28,7 +28,8 @@ class Explorer:
       value of a cell (``_repr_mimebundle_`` delegates to ``ui``).
     - ``controls``: ``name -> ipywidgets control``.
     - ``set(**values)``: set controls and redraw synchronously (one redraw for all values).
-    - ``state``: ``name -> current value``. ``figure``: the last drawn ``Figure``.
+    - ``state``: ``name -> current value``. ``figure``: the last drawn ``Figure`` (redraws
+      draw on the same Figure and Axes; copy the PNG in ``image.value`` to keep a picture).
     - ``data``: the arrays behind the image (``{}`` while the state is invalid).
     - ``message``: ``""`` when the state is valid, else the ``ValueError`` text, which is
       shown in the message area; invalid combinations never raise from a slider.

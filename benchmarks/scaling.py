@@ -61,7 +61,7 @@ def measure(repeats: int) -> list[dict]:
     return rows
 
 
-def plot(rows: list[dict]) -> plt.Figure:
+def plot(rows: list[dict], threads: int) -> plt.Figure:
     tokens = [row["side"] ** 2 for row in rows]
     fig, (time_ax, flops_ax) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     for key, label, color in (("msa", "global MSA", "tab:red"), ("wmsa", "W-MSA (M=7)",
@@ -72,7 +72,7 @@ def plot(rows: list[dict]) -> plt.Figure:
                         color=color, label=f"{label}: paper's formula")
         flops_ax.loglog(tokens, [row[f"{key}_counted"] / 1e9 for row in rows], "o",
                         color=color, label=f"{label}: counted")
-    time_ax.set(title=f"measured time (CPU, batch 1, C={DIM})", xlabel="tokens h·w",
+    time_ax.set(title=f"measured time (CPU, {threads} thread(s), batch 1, C={DIM})", xlabel="tokens h·w",
                 ylabel="ms")
     flops_ax.set(title="GFLOPs (one multiply-add = one FLOP)", xlabel="tokens h·w",
                  ylabel="GFLOPs")
@@ -97,7 +97,7 @@ def main() -> None:
               f"{row['msa_counted'] / row['wmsa_counted']:18.2f} "
               f"{row['msa_formula'] / row['wmsa_formula']:8.2f}")
     FIGURE.parent.mkdir(exist_ok=True)
-    plot(rows).savefig(FIGURE, dpi=120)
+    plot(rows, args.threads).savefig(FIGURE, dpi=120)
     print(f"wrote {FIGURE}")
 
 

@@ -19,11 +19,11 @@ Taught in notebooks/03_window_attention.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from functools import lru_cache
 
 from swin_edu._checks import check_positive, check_rank
 from swin_edu.masks import shifted_window_mask

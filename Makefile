@@ -29,7 +29,7 @@ test: venv
 	$(PY) -m pytest -n 2
 
 bench: venv
-	@for script in benchmarks/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+	@for script in benchmarks/[!_]*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 figures: venv
 	$(PY) -m swin_edu.figures

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from abc import ABC, abstractmethod
 import io
 import time
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from swin_edu.viz._style import new_figure, reset_axes
 __all__ = ["Explorer"]
 
 
-class Explorer:
+class Explorer(ABC):
     """Base class: subclasses define ``slug``, ``_make_controls`` and ``_render``.
 
     Public interface (tests, notebooks and the end-to-end test rely on it):
@@ -64,18 +65,19 @@ class Explorer:
         self.redraw()
 
     # -- subclass hooks ----------------------------------------------------------------
+    @abstractmethod
     def _make_controls(self) -> dict[str, widgets.ValueWidget]:
-        raise NotImplementedError
+        """The explorer's controls, by name (the names ``set`` and ``state`` use)."""
 
     def _sync_ranges(self) -> None:
         """Adjust dependent control ranges (e.g. the window selector) to the state."""
 
+    @abstractmethod
     def _render(self) -> tuple[Figure, dict[str, Any], str]:
         """Compute data and draw; returns ``(figure, data, readout_html)``.
 
         Raises ``ValueError`` for an invalid combination of control values.
         """
-        raise NotImplementedError
 
     def _figure(self, key: Any, width: float, height: float,
                 build: Callable[[Figure], list[Axes]]) -> tuple[Figure, list[Axes]]:

@@ -28,7 +28,7 @@ from torch import nn
 from swin_edu._checks import check_positive, check_rank
 from swin_edu.masks import shifted_window_mask
 from swin_edu.relative_position import lookup_bias, relative_position_index
-from swin_edu.windows import (check_window_args, cyclic_shift, reverse_cyclic_shift,
+from swin_edu.windows import (shift_pair, check_window_args, cyclic_shift, reverse_cyclic_shift,
                               window_partition, window_reverse)
 
 __all__ = ["WindowAttention", "explicit_attention", "global_attention",
@@ -36,12 +36,13 @@ __all__ = ["WindowAttention", "explicit_attention", "global_attention",
 
 
 def explicit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                       bias: torch.Tensor | None = None) -> torch.Tensor:
+                       bias: torch.Tensor | None = None, dropout_p: float = 0.0) -> torch.Tensor:
     """``softmax(q k^T / sqrt(d) + bias) v``, written out.
 
     Args:
         q, k, v: ``(..., heads, N, d)``.
         bias: broadcastable to ``(..., heads, N, N)`` (relative bias plus mask), or ``None``.
+        dropout_p: dropout on the attention weights (pass 0 at inference).
     Returns:
         ``(..., heads, N, d)``.
     """
@@ -49,7 +50,9 @@ def explicit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     logits = q @ k.transpose(-2, -1)  # (..., heads, N, N)
     if bias is not None:
         logits = logits + bias
-    return logits.softmax(dim=-1) @ v
+    weights = F.dropout(logits.softmax(dim=-1), p=dropout_p) if dropout_p else \
+        logits.softmax(dim=-1)
+    return weights @ v
 
 
 def global_attention(x: torch.Tensor, qkv: nn.Linear, proj: nn.Linear,
@@ -63,6 +66,9 @@ def global_attention(x: torch.Tensor, qkv: nn.Linear, proj: nn.Linear,
     """
     check_rank("x", x, 3, "(B, L, C)")
     B, L, C = x.shape
+    if C % num_heads:
+        raise ValueError(f"C={C} is not divisible by num_heads={num_heads}; pick num_heads "
+                         f"among the divisors of {C}")
     q, k, v = qkv(x).view(B, L, 3, num_heads, C // num_heads).permute(2, 0, 3, 1, 4)
     out = F.scaled_dot_product_attention(q, k, v)  # (B, heads, L, d)
     return proj(out.transpose(1, 2).reshape(B, L, C))
@@ -96,7 +102,7 @@ class WindowAttention(nn.Module):
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
         nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
-        self._bias_cache: dict[int, tuple[tuple, torch.Tensor | None, torch.Tensor]] = {}
+        self._bias_cache: dict[int, tuple] = {}
 
     def relative_position_bias(self) -> torch.Tensor:
         """``(heads, N, N)`` bias looked up from the table."""
@@ -106,25 +112,28 @@ class WindowAttention(nn.Module):
         """Everything added to the logits: ``(1, heads, N, N)`` relative position bias, or
         ``(nW, heads, N, N)`` with the shifted-window mask ``(nW, N, N)`` added.
 
-        Without autograd (inference) the result is reused until the table changes: the key
-        holds the table's storage and version counter, which every in-place update (an
-        optimizer step, ``load_state_dict``) bumps.
+        When no gradient flows to the table (inference, or a frozen table) the result is
+        reused for the same mask object while the table holds the same values: the check
+        compares the table with a snapshot (``(2M-1)^2 x heads`` numbers, cheap), so any
+        kind of update, ``.data`` edits included, is seen.
         """
         table = self.relative_position_bias_table
-        if (torch.is_grad_enabled() and table.requires_grad) or torch.compiler.is_compiling() \
-                or (mask is not None and mask.is_inference()):
-            # training: autograd must see the lookup; a compiled graph does the lookup itself;
-            # an inference tensor has no version counter
-            return self._attention_bias(mask)
-        key = (table.data_ptr(), table._version, table.dtype, table.device,
-               None if mask is None else (mask.data_ptr(), mask._version, mask.shape))
+        if (torch.is_grad_enabled() and table.requires_grad) or torch.compiler.is_compiling():
+            return self._attention_bias(mask)  # autograd (or the compiled graph) needs it
+        version = None if mask is None else mask._version
         cached = self._bias_cache.get(id(mask))
-        if cached is not None and cached[0] == key and cached[1] is mask:
-            return cached[2]
-        if len(self._bias_cache) >= 8:  # masks come from a per-size cache: a few suffice
+        if cached is not None:
+            snapshot, cached_mask_ref, cached_version, bias = cached
+            if cached_mask_ref is mask and cached_version == version \
+                    and snapshot.dtype == table.dtype and snapshot.device == table.device \
+                    and torch.equal(snapshot, table):
+                return bias
+        with torch.inference_mode(False), torch.no_grad():  # a normal tensor, safe to reuse
+            bias = self._attention_bias(mask)
+            snapshot = table.detach().clone()
+        if len(self._bias_cache) >= 2:  # W-MSA (no mask) and SW-MSA at the current size
             self._bias_cache.clear()
-        bias = self._attention_bias(mask)
-        self._bias_cache[id(mask)] = (key, mask, bias)  # holding mask keeps its id unique
+        self._bias_cache[id(mask)] = (snapshot, mask, version, bias)  # holding mask pins its id
         return bias
 
     def _attention_bias(self, mask: torch.Tensor | None) -> torch.Tensor:
@@ -149,6 +158,9 @@ class WindowAttention(nn.Module):
         if N != self.window_size ** 2 or C != self.dim:
             raise ValueError(f"windows has shape {tuple(windows.shape)}; expected (B * nW, "
                              f"{self.window_size ** 2}, {self.dim})")
+        if mask is not None and (mask.dim() != 3 or mask.shape[1:] != (N, N)):
+            raise ValueError(f"mask has shape {tuple(mask.shape)}; expected (nW, {N}, {N}) "
+                             f"from swin_edu.masks.shifted_window_mask")
         nW = 1 if mask is None else mask.shape[0]
         if BnW % nW:
             raise ValueError(f"windows.shape[0]={BnW} is not a multiple of mask.shape[0]={nW}")
@@ -159,12 +171,12 @@ class WindowAttention(nn.Module):
         if bias.shape[0] != 1 and BnW != nW:
             # one bias per window of the batch; the fused CPU kernel accepts only 4-D masks
             bias = bias.repeat(BnW // nW, 1, 1, 1)  # (B*nW, heads, N, N)
+        dropout = self.attn_drop if self.training else 0.0
         if fused:
-            dropout = self.attn_drop if self.training else 0.0
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype),
                                                  dropout_p=dropout)
         else:
-            out = explicit_attention(q, k, v, bias)
+            out = explicit_attention(q, k, v, bias, dropout)
         out = out.transpose(1, 2).reshape(BnW, N, C)  # heads back into channels
         return self.proj_drop(self.proj(out))
 
@@ -175,6 +187,7 @@ def cached_mask(H: int, W: int, window_size: int, shift_h: int, shift_w: int,
     """:func:`swin_edu.masks.shifted_window_mask` for ``(S_h, S_w)``, built once per size.
 
     A pure function of its arguments, so caching keeps no state that could change a result.
+    Every caller shares the returned tensor: treat it as read-only.
     """
     with torch.inference_mode(False):  # a normal tensor, usable by training later
         return shifted_window_mask(H, W, window_size, (shift_h, shift_w)).to(device)
@@ -218,8 +231,9 @@ def shifted_window_attention(x: torch.Tensor, attention: WindowAttention,
     check_rank("x", x, 4, "(B, H, W, C)")
     B, H, W, C = x.shape
     M = attention.window_size
-    shift = (shift_size, shift_size) if isinstance(shift_size, int) else tuple(shift_size)
-    check_window_args(H, W, M, max(shift))
+    shift = shift_pair(shift_size)
+    for axis_shift in shift:
+        check_window_args(H, W, M, axis_shift)
     mask = cached_mask(H, W, M, *shift, device=x.device) if any(shift) else None
     if fused:
         order, inverse = window_order(H, W, M, *shift, device=x.device)

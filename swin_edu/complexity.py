@@ -44,7 +44,7 @@ def wmsa_flops(h: int, w: int, C: int, M: int) -> int:
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Number of learnable parameters."""
+    """Number of parameters (trainable or frozen), as Table 1 and timm report them."""
     return sum(p.numel() for p in model.parameters())
 
 
@@ -60,9 +60,11 @@ def _block_flops(h: int, w: int, dim: int, window_size: int, mlp_ratio: float) -
 def model_flops(model: nn.Module, image_size: int | tuple[int, int] = 224) -> int:
     """FLOPs of a :class:`~swin_edu.model.SwinTransformer` forward pass, paper convention.
 
-    Counts as the official repository's ``flops()`` methods do: one multiply-add = one FLOP;
+    Counts as the official repository's ``flops()`` methods do (one multiply-add = one FLOP;
     linear layers, convolutions, ``QK^T`` and ``AV``, plus one per element for LayerNorms;
-    softmax, GELU and additions are not counted.
+    softmax, GELU and additions not counted), except for the final LayerNorm, which the
+    official code counts on 4x too many tokens (0.0001 G for Swin-T). Windows are counted on
+    the padded map, the work actually done.
     """
     H, W = (image_size, image_size) if isinstance(image_size, int) else image_size
     check_positive("image_size", H)

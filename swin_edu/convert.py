@@ -128,7 +128,8 @@ def load_checkpoint(model: torch.nn.Module, checkpoint: str | Path | dict) -> to
             continue
         if key.endswith("relative_position_bias_table") and key in own \
                 and own[key].shape != value.shape:
-            value = resize_relative_position_bias_table(value, model.window_size)
+            target_window = (round(own[key].shape[0] ** 0.5) + 1) // 2  # rows = (2M'-1)^2
+            value = resize_relative_position_bias_table(value, target_window)
         clean[key] = value
     model.load_state_dict(clean, strict=True)
     return model

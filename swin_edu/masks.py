@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 
 from swin_edu._checks import check_positive, check_shift, check_divisible
-from swin_edu.windows import window_partition
+from swin_edu.windows import shift_pair, window_partition
 
 __all__ = ["region_labels", "shifted_window_mask", "MASKED_VALUE"]
 
@@ -55,7 +55,7 @@ def region_labels(H: int, W: int, window_size: int,
         ``(H, W)`` long tensor with values in ``0..8`` (``3 * row_band + col_band``); all
         zeros when the shift is 0. Equal to the official code's ``img_mask[0, :, :, 0]``.
     """
-    shift_h, shift_w = (shift_size, shift_size) if isinstance(shift_size, int) else shift_size
+    shift_h, shift_w = shift_pair(shift_size)
     for name, size in (("H", H), ("W", W), ("window_size", window_size)):
         check_positive(name, size)
     check_divisible("H", H, window_size)

@@ -21,7 +21,7 @@ import math
 import torch
 from torch import nn
 
-from swin_edu._checks import check_positive, check_rank
+from swin_edu._checks import check_positive, check_rank, check_shift
 from swin_edu.attention import WindowAttention, shifted_window_attention
 from swin_edu.patches import PatchEmbed, PatchMerging
 from swin_edu.windows import pad_to_window
@@ -42,6 +42,9 @@ class DropPath(nn.Module):
 
     def __init__(self, drop_prob: float = 0.0) -> None:
         super().__init__()
+        if not 0.0 <= drop_prob < 1.0:
+            raise ValueError(f"drop_path={drop_prob} must be in [0, 1); the official Swin-T "
+                             f"uses a schedule rising to drop_path_rate=0.2")
         self.drop_prob = drop_prob
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -83,9 +86,10 @@ class SwinTransformerBlock(nn.Module):
                  mlp_ratio: float = 4.0, qkv_bias: bool = True, drop: float = 0.0,
                  attn_drop: float = 0.0, drop_path: float = 0.0) -> None:
         super().__init__()
-        if not 0 <= shift_size < window_size:
-            raise ValueError(f"shift_size={shift_size} must be in [0, window_size={window_size})"
-                             f"; use 0 (W-MSA) or {window_size // 2} (SW-MSA)")
+        check_positive("window_size", window_size)
+        check_shift(shift_size, window_size)
+        if mlp_ratio <= 0:
+            raise ValueError(f"mlp_ratio={mlp_ratio} must be positive; Swin uses 4.0")
         self.window_size = window_size
         self.shift_size = shift_size
         self.norm1 = nn.LayerNorm(dim)
@@ -119,7 +123,11 @@ class BasicLayer(nn.Module):
                  attn_drop: float = 0.0, drop_path: float | list[float] = 0.0,
                  downsample: bool = False) -> None:
         super().__init__()
+        check_positive("depth", depth)
         rates = drop_path if isinstance(drop_path, list) else [drop_path] * depth
+        if len(rates) != depth:
+            raise ValueError(f"drop_path has {len(rates)} rates; expected one per block, "
+                             f"depth={depth}")
         self.blocks = nn.ModuleList(
             SwinTransformerBlock(dim, num_heads, window_size,
                                  shift_size=0 if i % 2 == 0 else window_size // 2,
@@ -151,6 +159,10 @@ class SwinTransformer(nn.Module):
         for name, value in (("img_size", img_size), ("patch_size", patch_size),
                             ("embed_dim", embed_dim), ("window_size", window_size)):
             check_positive(name, value)
+        if not depths:
+            raise ValueError("depths=() must list at least one stage, e.g. (2, 2, 6, 2)")
+        if num_classes < 0:
+            raise ValueError(f"num_classes={num_classes} must be >= 0 (0 gives features)")
         if len(depths) != len(num_heads):
             raise ValueError(f"depths={depths} and num_heads={num_heads} must have one entry "
                              f"per stage")

@@ -15,7 +15,7 @@ from einops import rearrange
 
 from swin_edu._checks import check_divisible, check_positive, check_rank, check_shift
 
-__all__ = ["window_partition", "window_reverse", "cyclic_shift", "reverse_cyclic_shift",
+__all__ = ["window_partition", "window_reverse", "cyclic_shift", "reverse_cyclic_shift", "shift_pair",
            "pad_to_window", "num_windows"]
 
 
@@ -86,14 +86,14 @@ def cyclic_shift(x: torch.Tensor, shift_size: int | tuple[int, int]) -> torch.Te
         ``(B, H, W, C)``, ``out[:, i, j] == x[:, (i + S_h) % H, (j + S_w) % W]``.
     """
     check_rank("x", x, 4, "(B, H, W, C)")
-    sh, sw = _pair(shift_size)
+    sh, sw = shift_pair(shift_size)
     return torch.roll(x, shifts=(-sh, -sw), dims=(1, 2))
 
 
 def reverse_cyclic_shift(x: torch.Tensor, shift_size: int | tuple[int, int]) -> torch.Tensor:
     """Undo :func:`cyclic_shift`: roll down and right by ``shift_size``. ``(B, H, W, C)``."""
     check_rank("x", x, 4, "(B, H, W, C)")
-    sh, sw = _pair(shift_size)
+    sh, sw = shift_pair(shift_size)
     return torch.roll(x, shifts=(sh, sw), dims=(1, 2))
 
 
@@ -115,7 +115,8 @@ def pad_to_window(x: torch.Tensor, window_size: int) -> tuple[torch.Tensor, int,
     return x, pad_h, pad_w
 
 
-def _pair(shift_size: int | tuple[int, int]) -> tuple[int, int]:
+def shift_pair(shift_size: int | tuple[int, int]) -> tuple[int, int]:
+    """``S`` -> ``(S, S)``; a pair ``(S_h, S_w)`` is checked and returned as a tuple."""
     pair = (shift_size, shift_size) if isinstance(shift_size, int) else tuple(shift_size)
     if len(pair) != 2 or any(not isinstance(s, int) or s < 0 for s in pair):
         raise ValueError(f"shift_size={shift_size!r} must be a non-negative int or a pair of them")

@@ -109,6 +109,9 @@ def test_global_attention_shapes():
     (lambda: shifted_window_attention(torch.zeros(1, 5, 4, 8), WindowAttention(8, 2, 2), 1), "H=5"),
     (lambda: shifted_window_attention(torch.zeros(1, 4, 4, 8), WindowAttention(8, 2, 2), 2), "shift_size=2"),
     (lambda: global_attention(torch.zeros(4, 8), None, None, 2), "expected rank 3"),
+    (lambda: global_attention(torch.zeros(1, 4, 8), None, None, 3), "C=8 is not divisible"),
+    (lambda: WindowAttention(8, 2, 2)(torch.zeros(4, 4, 8), torch.zeros(4, 9, 9)), "mask has shape"),
+    (lambda: shifted_window_attention(torch.zeros(1, 4, 4, 8), WindowAttention(8, 2, 2), (1, 1, 1)), "pair"),
 ])
 def test_bad_input(call, message):
     with pytest.raises(ValueError, match=message):
@@ -151,3 +154,37 @@ def test_bias_table_gets_gradients_after_inference():
         shifted_window_attention(x, attn, 1)
     shifted_window_attention(x, attn, 1).square().sum().backward()
     assert attn.relative_position_bias_table.grad.abs().sum() > 0
+
+
+def test_cached_bias_sees_data_edits_of_the_table():
+    attn = strong_attention(4, 2, 2, 1)
+    x = torch.randn(1, 4, 4, 4)
+    with torch.no_grad():
+        shifted_window_attention(x, attn, 1)  # fills the cache
+        attn.relative_position_bias_table.data.normal_(0, 3.0)  # .data: no version bump
+        fresh = WindowAttention(4, 2, 2)
+        fresh.load_state_dict(attn.state_dict())
+        torch.testing.assert_close(shifted_window_attention(x, attn, 1),
+                                   shifted_window_attention(x, fresh, 1))
+
+
+def test_frozen_table_inference_then_training():
+    attn = strong_attention(4, 2, 2, 2)
+    attn.relative_position_bias_table.requires_grad_(False)  # e.g. adapter fine-tuning
+    x = torch.randn(1, 4, 4, 4)
+    with torch.inference_mode():
+        shifted_window_attention(x, attn, 0)
+        shifted_window_attention(x, attn, 1)
+    attn.train()
+    for shift in (0, 1):
+        shifted_window_attention(x, attn, shift).sum().backward()
+    assert attn.qkv.weight.grad is not None
+
+
+def test_explicit_path_applies_attention_dropout_in_training():
+    attn = WindowAttention(4, 2, 1, attn_drop=0.5)
+    x = torch.randn(1, 4, 4, 4)
+    with torch.no_grad():
+        evaluated = shifted_window_attention(x, attn.eval(), 1, fused=False)
+        trained = shifted_window_attention(x, attn.train(), 1, fused=False)
+    assert not torch.allclose(evaluated, trained)

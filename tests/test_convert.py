@@ -76,11 +76,13 @@ def relative_error(a, b):
     return ((a - b).norm() / b.norm()).item()
 
 
-@pytest.mark.parametrize("size", [224, 256])  # 256: 64, 32, 16, 8 -> padded at every stage
+# 256: 64, 32, 16, 8 -> padded at every stage; (256, 320): non-square, padded everywhere
+@pytest.mark.parametrize("size", [224, 256, (256, 320)], ids=["224", "256", "256x320"])
 def test_logits_equal_hugging_face(size):
     hf = hf_model()  # fresh: HF changes its layers' window/shift on the first call
     ours = ours_from(hf.state_dict())
-    x = torch.randn(1, 3, size, size, dtype=torch.float64)
+    height, width = (size, size) if isinstance(size, int) else size
+    x = torch.randn(1, 3, height, width, dtype=torch.float64)
     with torch.no_grad():
         expected, got = hf(x).logits, ours(x)
     assert relative_error(got, expected) <= 1e-5
@@ -153,9 +155,13 @@ def test_resize_bias_table_identity_and_shape():
     assert torch.equal(resize_relative_position_bias_table(table, 7), table)
     resized = resize_relative_position_bias_table(table, 12)
     assert resized.shape == (23 ** 2, 4)
-    constant = torch.full((13 ** 2, 2), 0.5)
-    torch.testing.assert_close(resize_relative_position_bias_table(constant, 12),
-                               torch.full((23 ** 2, 2), 0.5))
+    # Head 0 grows with dy, head 1 with dx: a transposed or head-mixing resize breaks both.
+    dy, dx = torch.meshgrid(torch.arange(13.0), torch.arange(13.0), indexing="ij")
+    ramps = torch.stack([dy.flatten(), dx.flatten()], dim=1)  # (169, 2)
+    grid = resize_relative_position_bias_table(ramps, 12).T.reshape(2, 23, 23)
+    assert (grid[0, 1:, :] >= grid[0, :-1, :] - 1e-4).all() and grid[0, 0].std() < 1e-4
+    assert (grid[1, :, 1:] >= grid[1, :, :-1] - 1e-4).all() and grid[1, :, 0].std() < 1e-4
+    torch.testing.assert_close(grid[0, 11, 11], torch.tensor(6.0))  # centre stays the centre
 
 
 def test_resize_bias_table_bad_input():

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from swin_edu.complexity import count_parameters
-from swin_edu.model import (SwinTransformer, SwinTransformerBlock, effective_shift, stage_shapes,
+from swin_edu.model import (BasicLayer, SwinTransformer, SwinTransformerBlock, effective_shift, stage_shapes,
                             swin_b, swin_t)
 
 
@@ -85,6 +85,13 @@ def test_ape_adds_absolute_position_embedding():
 
 @pytest.mark.parametrize("call, message", [
     (lambda: SwinTransformerBlock(8, 2, window_size=4, shift_size=4), "shift_size=4"),
+    (lambda: SwinTransformerBlock(8, 2, window_size=4, shift_size=1.5), "shift_size=1.5"),
+    (lambda: SwinTransformerBlock(8, 2, window_size=4, mlp_ratio=0), "mlp_ratio=0"),
+    (lambda: SwinTransformerBlock(8, 2, window_size=4, drop_path=1.0), "drop_path=1.0"),
+    (lambda: BasicLayer(8, 3, 2, 4, drop_path=[0.1]), "drop_path has 1 rates"),
+    (lambda: BasicLayer(8, 0, 2, 4), "depth=0"),
+    (lambda: SwinTransformer(depths=(), num_heads=()), "at least one stage"),
+    (lambda: SwinTransformer(num_classes=-3), "num_classes=-3"),
     (lambda: SwinTransformer(depths=(2, 2), num_heads=(1,)), "one entry per stage"),
     (lambda: SwinTransformer(window_size=0), "window_size=0"),
     (lambda: stage_shapes("X", 224), "variant='X'"),

@@ -71,7 +71,13 @@ class Mlp(nn.Module):
 
 def effective_shift(H: int, W: int, window_size: int, shift_size: int) -> tuple[int, int]:
     """Shift per axis for a padded ``H x W`` map: an axis no longer than one window is not
-    shifted (shifting a single window would only wrap it onto itself)."""
+    shifted (shifting a single window would only wrap it onto itself).
+
+    This is torchvision's rule, pinned in DESIGN.md. The official code and Hugging Face
+    instead drop the shift on *both* axes once the shorter side fits in one window (and the
+    official code also shrinks the window), so on maps such as 7x14 the three differ; on
+    square maps, and whenever both sides exceed the window, all agree.
+    """
     return (shift_size if H > window_size else 0, shift_size if W > window_size else 0)
 
 

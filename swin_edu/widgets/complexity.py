@@ -78,9 +78,10 @@ class ComplexityExplorer(Explorer):
         bars = ("MSA", "W-MSA")
         right.barh(bars, [terms["projections"]] * 2, color=_COLOURS["projections"],
                    label="4hwC²")
-        right.barh(bars, [terms["msa_attention"], terms["wmsa_attention"]],
-                   left=[terms["projections"]] * 2,
-                   color=[_COLOURS["msa"], _COLOURS["wmsa"]], label="attention term")
+        right.barh(bars[0], terms["msa_attention"], left=terms["projections"],
+                   color=_COLOURS["msa"], label="2(hw)²C")
+        right.barh(bars[1], terms["wmsa_attention"], left=terms["projections"],
+                   color=_COLOURS["wmsa"], label="2M²hwC")
         right.set_xlabel("FLOPs (linear scale)")
         right.legend(fontsize=8, loc="lower right")
         right.set_title(f"h={h}, w={w}: MSA / W-MSA = {data['ratio']:.2f}", fontsize=10, y=1.0)

@@ -9,8 +9,9 @@ Data flow, channels-last between modules::
       -> LayerNorm, mean over tokens, Linear head -> (B, num_classes)
 
 Any input size works and nothing is remembered between calls: each block pads its map to a
-multiple of the window, shifts only the axes longer than one window, builds (or reuses from a
-size-keyed cache) the mask for that padded size and crops afterwards.
+multiple of the window, decides its shift with ``effective_shift`` (the official rule by
+default: no shift once the shorter side fits in one window), builds the mask for that padded
+size and crops afterwards.
 
 Taught in notebooks/07_swin_transformer.
 """
@@ -27,7 +28,7 @@ from swin_edu.patches import PatchEmbed, PatchMerging
 from swin_edu.windows import pad_to_window
 
 __all__ = ["SwinTransformerBlock", "BasicLayer", "SwinTransformer", "swin_t", "swin_s",
-           "swin_b", "swin_l", "VARIANTS", "stage_shapes"]
+           "swin_b", "swin_l", "VARIANTS", "stage_shapes", "effective_shift", "SHIFT_RULES"]
 
 VARIANTS: dict[str, dict] = {
     "T": dict(embed_dim=96, depths=(2, 2, 6, 2), num_heads=(3, 6, 12, 24)),
@@ -69,15 +70,36 @@ class Mlp(nn.Module):
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
 
 
-def effective_shift(H: int, W: int, window_size: int, shift_size: int) -> tuple[int, int]:
-    """Shift per axis for a padded ``H x W`` map: an axis no longer than one window is not
-    shifted (shifting a single window would only wrap it onto itself).
+SHIFT_RULES = ("official", "per_axis")
 
-    This is torchvision's rule, pinned in DESIGN.md. The official code and Hugging Face
-    instead drop the shift on *both* axes once the shorter side fits in one window (and the
-    official code also shrinks the window), so on maps such as 7x14 the three differ; on
-    square maps, and whenever both sides exceed the window, all agree.
+
+def effective_shift(H: int, W: int, window_size: int, shift_size: int,
+                    rule: str = "official") -> tuple[int, int]:
+    """Shift per axis ``(shift_h, shift_w)`` for an ``H x W`` map cut into ``window_size``
+    windows (``H``, ``W`` before or after padding: the answer is the same).
+
+    The one place where the two shift rules live:
+
+    - ``"official"`` (default): the official ``SwinTransformerBlock.__init__`` and Hugging Face.
+      When the *shorter* side fits in one window (``min(H, W) <= window_size``) the block does
+      not shift on either axis; otherwise it shifts both axes by ``shift_size``. A Swin-T stage 4
+      at 224x448 is 7x14: no shift at all.
+    - ``"per_axis"``: torchvision's rule. Each axis is judged on its own: an axis that fits in
+      one window is not shifted (rolling a single window only wraps it onto itself), the other
+      still is. The same 7x14 stage shifts by ``(0, 3)``.
+
+    On square maps, and whenever both sides exceed the window, the two rules agree.
+
+    Where a stage is *smaller* than the window (e.g. 4x4 with window 7), the official code
+    shrinks the window to the map, which changes the shape of the bias table; Hugging Face
+    keeps its table and fails. swin_edu keeps the window, pads the map to one whole window and
+    does not shift, under either rule.
     """
+    if rule not in SHIFT_RULES:
+        raise ValueError(f"rule={rule!r}; expected one of {SHIFT_RULES}")
+    if rule == "official":
+        fits = min(H, W) <= window_size
+        return (0, 0) if fits else (shift_size, shift_size)
     return (shift_size if H > window_size else 0, shift_size if W > window_size else 0)
 
 
@@ -90,14 +112,17 @@ class SwinTransformerBlock(nn.Module):
 
     def __init__(self, dim: int, num_heads: int, window_size: int = 7, shift_size: int = 0,
                  mlp_ratio: float = 4.0, qkv_bias: bool = True, drop: float = 0.0,
-                 attn_drop: float = 0.0, drop_path: float = 0.0) -> None:
+                 attn_drop: float = 0.0, drop_path: float = 0.0,
+                 shift_rule: str = "official") -> None:
         super().__init__()
         check_positive("window_size", window_size)
         check_shift(shift_size, window_size)
+        check_shift_rule(shift_rule)
         if mlp_ratio <= 0:
             raise ValueError(f"mlp_ratio={mlp_ratio} must be positive; Swin uses 4.0")
         self.window_size = window_size
         self.shift_size = shift_size
+        self.shift_rule = shift_rule
         self.norm1 = nn.LayerNorm(dim)
         self.attn = WindowAttention(dim, window_size, num_heads, qkv_bias, attn_drop, drop)
         self.drop_path = DropPath(drop_path)
@@ -113,7 +138,8 @@ class SwinTransformerBlock(nn.Module):
         """Pad to whole windows, (S)W-MSA, crop. ``(B, H, W, C)`` in and out."""
         _, H, W, _ = x.shape
         x, pad_h, pad_w = pad_to_window(x, self.window_size)  # (B, Hp, Wp, C)
-        shift = effective_shift(H + pad_h, W + pad_w, self.window_size, self.shift_size)
+        shift = effective_shift(H + pad_h, W + pad_w, self.window_size, self.shift_size,
+                                self.shift_rule)
         x = shifted_window_attention(x, self.attn, shift)
         return x[:, :H, :W, :]
 
@@ -127,9 +153,10 @@ class BasicLayer(nn.Module):
     def __init__(self, dim: int, depth: int, num_heads: int, window_size: int = 7,
                  mlp_ratio: float = 4.0, qkv_bias: bool = True, drop: float = 0.0,
                  attn_drop: float = 0.0, drop_path: float | list[float] = 0.0,
-                 downsample: bool = False) -> None:
+                 downsample: bool = False, shift_rule: str = "official") -> None:
         super().__init__()
         check_positive("depth", depth)
+        check_shift_rule(shift_rule)
         rates = drop_path if isinstance(drop_path, list) else [drop_path] * depth
         if len(rates) != depth:
             raise ValueError(f"drop_path has {len(rates)} rates; expected one per block, "
@@ -138,7 +165,8 @@ class BasicLayer(nn.Module):
             SwinTransformerBlock(dim, num_heads, window_size,
                                  shift_size=0 if i % 2 == 0 else window_size // 2,
                                  mlp_ratio=mlp_ratio, qkv_bias=qkv_bias, drop=drop,
-                                 attn_drop=attn_drop, drop_path=rates[i])
+                                 attn_drop=attn_drop, drop_path=rates[i],
+                                 shift_rule=shift_rule)
             for i in range(depth))
         self.downsample = PatchMerging(dim) if downsample else None
 
@@ -160,8 +188,10 @@ class SwinTransformer(nn.Module):
                  depths: tuple[int, ...] = (2, 2, 6, 2), num_heads: tuple[int, ...] = (3, 6, 12, 24),
                  window_size: int = 7, mlp_ratio: float = 4.0, qkv_bias: bool = True,
                  drop_rate: float = 0.0, attn_drop_rate: float = 0.0, drop_path_rate: float = 0.1,
-                 ape: bool = False, patch_norm: bool = True) -> None:
+                 ape: bool = False, patch_norm: bool = True,
+                 shift_rule: str = "official") -> None:
         super().__init__()
+        check_shift_rule(shift_rule)
         for name, value in (("img_size", img_size), ("patch_size", patch_size),
                             ("embed_dim", embed_dim), ("window_size", window_size)):
             check_positive(name, value)
@@ -180,6 +210,7 @@ class SwinTransformer(nn.Module):
         self.depths = tuple(depths)
         self.num_heads = tuple(num_heads)
         self.mlp_ratio = mlp_ratio
+        self.shift_rule = shift_rule
         self.num_layers = len(depths)
         self.num_features = embed_dim * 2 ** (self.num_layers - 1)
         self.patch_embed = PatchEmbed(patch_size, in_chans, embed_dim, patch_norm)
@@ -192,7 +223,7 @@ class SwinTransformer(nn.Module):
             BasicLayer(embed_dim * 2 ** i, depths[i], num_heads[i], window_size, mlp_ratio,
                        qkv_bias, drop_rate, attn_drop_rate,
                        rates[sum(depths[:i]):sum(depths[:i + 1])],
-                       downsample=i < self.num_layers - 1)
+                       downsample=i < self.num_layers - 1, shift_rule=shift_rule)
             for i in range(self.num_layers))
         self.norm = nn.LayerNorm(self.num_features)
         self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
@@ -217,6 +248,14 @@ class SwinTransformer(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, in_chans, H, W)`` -> ``(B, num_classes)``."""
         return self.head(self.forward_features(images))
+
+
+def check_shift_rule(shift_rule: str) -> None:
+    """Refuse a shift rule other than ``"official"`` or ``"per_axis"`` (see ``effective_shift``)."""
+    if shift_rule not in SHIFT_RULES:
+        raise ValueError(f"shift_rule={shift_rule!r}; expected one of {SHIFT_RULES}: "
+                         f"'official' (the official code and Hugging Face) or 'per_axis' "
+                         f"(torchvision)")
 
 
 def _init_weights(module: nn.Module) -> None:

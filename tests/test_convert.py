@@ -76,8 +76,13 @@ def relative_error(a, b):
     return ((a - b).norm() / b.norm()).item()
 
 
-# 256: 64, 32, 16, 8 -> padded at every stage; (256, 320): non-square, padded everywhere
-@pytest.mark.parametrize("size", [224, 256, (256, 320)], ids=["224", "256", "256x320"])
+# 256: 64, 32, 16, 8 -> padded at every stage; (256, 320): non-square, padded everywhere;
+# 224x320, 320x224, 224x448: the last stage's short side fits one window (7x10, 10x7, 7x14),
+# where the official rule drops the shift on both axes and torchvision's would not.
+SIZES = [224, 256, (256, 320), (224, 320), (320, 224), (224, 448)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: s if isinstance(s, int) else "x".join(map(str, s)))
 def test_logits_equal_hugging_face(size):
     hf = hf_model()  # fresh: HF changes its layers' window/shift on the first call
     ours = ours_from(hf.state_dict())

@@ -3,8 +3,10 @@
 Every figure is drawn by ``swin_edu.viz`` from tensors the package computes, including the
 seed walkthrough's illustrations (patch merging on 8x8, window partition, the roll, the mask
 regions and the four 4x4 masks for window 2 / shift 1, the window-2 relative index, MSA vs
-W-MSA). Output is deterministic: same files, byte for byte, on every run with the same
-matplotlib (PNG metadata without timestamps, fixed SVG hash salt, seeded weights).
+W-MSA), and the paper's pictures: ViT vs Swin's hierarchy (Fig. 1), a W-MSA/SW-MSA block
+pair (Fig. 3b) and the receptive field growing through the stages (by autograd through a
+seeded small model). Output is deterministic: same files, byte for byte, on every run with
+the same matplotlib (PNG metadata without timestamps, fixed SVG hash salt, seeded weights).
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ FIGURES: dict[str, Callable[[], Figure]] = {
     "complexity": lambda: viz.draw_complexity(C=96, M=7),
     "formula_vs_measured": _formula_vs_measured,
     "architecture_swin_t_224": lambda: viz.draw_architecture("T", 224),
+    "hierarchy_vit_vs_swin": lambda: viz.draw_hierarchy("T", 224),
+    "block_pair": lambda: viz.draw_block_pair(map_size=(56, 56), variant="T"),
+    "receptive_field": lambda: viz.draw_receptive_field(128, pixel=(45, 70), seed=0),
 }
 # Line plots scale well as vectors; grids of cells are smaller and crisper as PNG.
 SVG_FIGURES = ("complexity",)

@@ -55,3 +55,18 @@ def test_cli_and_unknown_name(tmp_path, capsys):
     assert "region_labels_4x4.png" in capsys.readouterr().out
     with pytest.raises(ValueError, match="unknown figure"):
         figures.generate(tmp_path, ["nope"])
+
+
+def test_readme_gallery_shows_every_figure():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    gallery = readme[readme.index("## Gallery"):readme.index("## For teachers")]
+    shown = set(re.findall(r"\(figures/([a-z0-9_]+)\.png\)", gallery))
+    expected = set(figures.FIGURES)
+    assert shown == expected, (f"missing from the gallery: {sorted(expected - shown)}; "
+                               f"not a gallery figure: {sorted(shown - expected)}")
+    for name in shown:
+        assert (root / "figures" / f"{name}.png").exists(), name

@@ -149,3 +149,57 @@ def test_tensor_grid_rejects_rank_3():
 def test_invalid_window_args_raise():
     with pytest.raises(ValueError, match="shift_size"):
         viz.draw_cyclic_shift(8, 8, 4, 4)
+
+
+def test_hierarchy_levels_follow_stage_shapes():
+    levels = viz.hierarchy_levels("T", 224)
+    assert [(lv["downsample"], lv["tokens"], lv["window"]) for lv in levels["swin"]] == [
+        (4, (56, 56), 7), (8, (28, 28), 7), (16, (14, 14), 7), (32, (7, 7), 7)]
+    assert levels["vit"][0]["tokens"] == (14, 14) and levels["vit"][0]["window"] == 14
+    # A size the window does not divide: the stage pads to whole windows.
+    padded = [lv["padded"] for lv in viz.hierarchy_levels("T", 256)["swin"]]
+    assert padded == [(70, 70), (35, 35), (21, 21), (14, 14)]
+
+
+def test_hierarchy_draws_its_captions():
+    fig = viz.draw_hierarchy("T", 224)
+    labels = [ax.get_xlabel() for ax in fig.axes]
+    assert "56x56 tokens, 64 windows\nattends to its 7x7 window" in labels
+    assert "7x7 tokens, 1 window\nattends to its 7x7 window" in labels
+    assert "14x14 tokens\nattends to all 196" in labels
+    with pytest.raises(ValueError, match="vit_patch=16"):
+        viz.draw_hierarchy("T", 200)
+    with pytest.raises(ValueError, match="query"):
+        viz.draw_hierarchy("T", 224, query=(1.0, 0.5))
+
+
+def test_block_labels_read_the_modules():
+    from swin_edu.model import BasicLayer
+
+    layer = BasicLayer(96, 2, 3, window_size=7)
+    first, second = (viz.block_labels(block, (56, 56)) for block in layer.blocks)
+    assert first["kind"] == "W-MSA" and "shift 0, 3 heads" in first["attention"]
+    assert second["kind"] == "SW-MSA" and "shift 3, 3 heads" in second["attention"]
+    assert second["MLP"] == "MLP, GELU\n96->384->96"
+    # Stage 4 of Swin-T at 224 is one 7x7 window: the second block does not shift.
+    assert viz.block_labels(BasicLayer(768, 2, 24, 7).blocks[1], (7, 7))["kind"] == "W-MSA"
+    fig = viz.draw_block_pair(layer, (56, 56))
+    text = [t.get_text() for t in fig.axes[0].texts]
+    assert first["attention"] in text and second["attention"] in text
+    with pytest.raises(ValueError, match="depth >= 2"):
+        viz.draw_block_pair(BasicLayer(96, 1, 3, 7))
+
+
+def test_receptive_field_draws_reach_maps():
+    from swin_edu.receptive_field import reach_map, small_swin, token_at_pixel
+
+    steps = ("stage 1 block 1 (W-MSA)", "stage 1 block 2 (SW-MSA)")
+    fig = viz.draw_receptive_field(64, pixel=(20, 30), steps=steps)
+    model = small_swin(64)
+    for array, step in zip(_images(fig), steps):
+        token = token_at_pixel(model, step, (20, 30))
+        reach = reach_map(model, step, token, 64).numpy()
+        np.testing.assert_array_equal(array > 0, reach)  # 1 = depends on, 2 = the patch
+        assert (array == 2).sum() == 16
+    with pytest.raises(ValueError, match="pixel"):
+        viz.draw_receptive_field(64, pixel=(64, 0))

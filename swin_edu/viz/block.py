@@ -100,15 +100,19 @@ def draw_block_pair(layer: BasicLayer | None = None, map_size: tuple[int, int] =
 
     Args:
         layer: a ``BasicLayer`` with at least two blocks; default: stage 1 of Swin-``variant``
-            (``BasicLayer(embed_dim, depth, heads, window_size=7)``).
+            (``BasicLayer(embed_dim, depth, heads, window_size=7)``), e.g. pass
+            ``swin_t().layers[2]`` with ``map_size=(14, 14)`` for stage 3.
         map_size: ``(h, w)`` tokens the stage runs on (Swin-T stage 1 at 224: 56x56); it
             decides the shift the second block really applies (``effective_shift``).
     """
+    source = f"stage 1 of Swin-{variant}"
     if layer is None:
         if variant not in VARIANTS:
             raise ValueError(f"variant={variant!r}; expected one of {sorted(VARIANTS)}")
         spec = VARIANTS[variant]
         layer = BasicLayer(spec["embed_dim"], spec["depths"][0], spec["num_heads"][0], 7)
+    else:
+        source = "the given stage"
     if len(layer.blocks) < 2:
         raise ValueError(f"layer has {len(layer.blocks)} block(s); a block pair needs depth >= 2")
     h, w = map_size
@@ -129,7 +133,7 @@ def draw_block_pair(layer: BasicLayer | None = None, map_size: tuple[int, int] =
     ax.set_xlim(-1.0, right + 0.6)
     ax.set_ylim(-1.4, 3.7)
     ax.set_aspect("equal")
-    fig.suptitle(f"Two successive Swin blocks (stage 1 of Swin-{variant}, {h}x{w} tokens): "
+    fig.suptitle(f"Two successive Swin blocks ({source}, {h}x{w} tokens): "
                  r"$\hat z = $ attention(LN($z$)) + $z$,  $z' = $ MLP(LN($\hat z$)) + $\hat z$",
                  fontsize=10)
     return fig

@@ -34,6 +34,15 @@ def _outline(ax: Axes, model: SwinTransformer, step: str, image_size: int) -> No
                             colour=SHIFTED_EDGE, linestyle="--", linewidth=1.3)
 
 
+def _extent(reach: np.ndarray) -> str:
+    """``"32x32 px"`` when the reach fills its bounding box, else the pixel count."""
+    ys, xs = np.nonzero(reach)
+    h, w = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
+    if h * w == reach.sum():
+        return f"{h}x{w} px"
+    return f"{int(reach.sum())} px in a {h}x{w} box"
+
+
 def draw_receptive_field(image_size: int = 128, pixel: tuple[int, int] = (45, 70),
                          steps: tuple[str, ...] | None = None, seed: int = 0) -> Figure:
     """Which input pixels one token depends on, after each of ``steps`` of ``small_swin``.
@@ -61,9 +70,7 @@ def draw_receptive_field(image_size: int = 128, pixel: tuple[int, int] = (45, 70
         codes[r:r + stride, c:c + stride] = 2
         draw_grid(ax, codes, cmap=_CMAP, norm=_NORM, ticks=False)
         _outline(ax, model, step, image_size)
-        ys, xs = np.nonzero(reach)
-        ax.set_title(f"{step}\ntoken {tokens[step]} ({stride}x{stride} px) depends on "
-                     f"{ys.max() - ys.min() + 1}x{xs.max() - xs.min() + 1} px",
+        ax.set_title(f"{step}\ntoken {tokens[step]} depends on {_extent(reach)}",
                      fontsize=8.5)
     for ax in axes[len(steps):]:
         ax.set_axis_off()

@@ -18,9 +18,9 @@ from torch import nn
 
 from swin_edu.model import SwinTransformer, effective_shift
 
-__all__ = ["small_swin", "reach_steps", "forward_steps", "step_stride", "token_at_pixel",
-           "receptive_fields", "receptive_field", "reach_maps", "reach_map", "stage_shift",
-           "REACH_THRESHOLD"]
+__all__ = ["small_swin", "reach_steps", "forward_steps", "step_stage", "step_stride",
+           "token_at_pixel", "receptive_fields", "receptive_field", "reach_maps", "reach_map",
+           "stage_shift", "REACH_THRESHOLD"]
 
 # Relative to the largest gradient. Measured on small_swin(128) for tokens in the middle and
 # at both corners, every step: real dependencies stay above 1e-11 of the largest gradient,
@@ -84,8 +84,9 @@ def forward_steps(model: SwinTransformer, images: torch.Tensor) -> dict[str, tor
     return maps
 
 
-def _stage_of(model: SwinTransformer, step: str) -> tuple[int, int | None]:
-    """The stage (from 1) whose map ``step`` outputs, and its block (``None`` if no block)."""
+def step_stage(model: SwinTransformer, step: str) -> tuple[int, int | None]:
+    """The stage (from 1) whose map ``step`` outputs (patch merging ``s`` feeds stage
+    ``s + 1``), and its block (``None`` for the patch embedding and patch merging)."""
     if step not in reach_steps(model):
         raise ValueError(f"step={step!r} is not a point of this model; expected one of "
                          f"{reach_steps(model)}")
@@ -99,7 +100,7 @@ def _stage_of(model: SwinTransformer, step: str) -> tuple[int, int | None]:
 
 def step_stride(model: SwinTransformer, step: str) -> int:
     """Pixels per token side of the map after ``step``: ``patch_size * 2**(stage - 1)``."""
-    return model.patch_size * 2 ** (_stage_of(model, step)[0] - 1)
+    return model.patch_size * 2 ** (step_stage(model, step)[0] - 1)
 
 
 def token_at_pixel(model: SwinTransformer, step: str,
@@ -120,7 +121,7 @@ def receptive_fields(model: SwinTransformer, tokens: dict[str, tuple[int, int]],
     maps = forward_steps(model, image)
     fields = {}
     for step, (row, col) in tokens.items():
-        _stage_of(model, step)  # a clear error for an unknown step
+        step_stage(model, step)  # a clear error for an unknown step
         out = maps[step]  # (1, h, w, C)
         h, w, C = out.shape[1:]
         if not (0 <= row < h and 0 <= col < w):

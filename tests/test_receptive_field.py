@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from swin_edu.receptive_field import (REACH_THRESHOLD, forward_steps, reach_map, reach_maps,
-                                      reach_steps, receptive_field, receptive_fields,
+                                      reach_steps, receptive_field, receptive_fields, step_stage,
                                       small_swin, stage_shift, step_stride, token_at_pixel)
 
 SIZE = 128
@@ -122,3 +122,10 @@ def test_bad_arguments(model):
         receptive_field(model, "stage 9", (0, 0), SIZE)
     with pytest.raises(ValueError, match=r"token=\(32, 0\).*32x32"):
         receptive_field(model, "stage 1 block 1 (W-MSA)", (32, 0), SIZE)
+
+
+def test_step_stage_and_stride(model):
+    assert step_stage(model, "patch embedding") == (1, None)
+    assert step_stage(model, "patch merging 1") == (2, None)
+    assert step_stage(model, "stage 3 block 2 (SW-MSA)") == (3, 2)
+    assert [step_stride(model, s) for s in ("patch embedding", "patch merging 2")] == [4, 16]

@@ -10,8 +10,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from swin_edu.model import SwinTransformer
-from swin_edu.receptive_field import (_stage_of, reach_maps, reach_steps, small_swin,
-                                      stage_shift, step_stride, token_at_pixel)
+from swin_edu.receptive_field import (reach_maps, reach_steps, small_swin, stage_shift,
+                                      step_stage, step_stride, token_at_pixel)
 from swin_edu.viz._style import SHIFTED_EDGE, draw_grid, new_figure, outline_windows, solid_cmap
 
 __all__ = ["draw_receptive_field"]
@@ -22,7 +22,7 @@ _CMAP, _NORM = solid_cmap(("#e9ecef", "#74c69d", "#e63946"))  # out, depends on,
 def _outline(ax: Axes, model: SwinTransformer, step: str, image_size: int) -> None:
     """Black: the windows of the stage whose map ``step`` outputs, in pixels; dashed red:
     the shifted windows, when ``step`` is a block that really shifts."""
-    stage, block = _stage_of(model, step)
+    stage, block = step_stage(model, step)
     stride = step_stride(model, step)
     window = model.layers[stage - 1].blocks[0].window_size * stride
     outline_windows(ax, image_size, image_size, window, linewidth=1.3)

@@ -80,12 +80,13 @@ def test_sw_msa_crosses_window_borders(model, middle):
 def test_sw_msa_mask_keeps_a_corner_token_in_its_corner(model):
     # The bottom-right token's shifted window wraps around after the roll; the mask cuts the
     # wrapped keys, so the reach does not grow past its W-MSA window.
-    w = reach_map(model, "stage 1 block 1 (W-MSA)", (31, 31), SIZE)
-    sw = reach_map(model, "stage 1 block 2 (SW-MSA)", (31, 31), SIZE)
+    steps = ("stage 1 block 1 (W-MSA)", "stage 1 block 2 (SW-MSA)")
+    fields = receptive_fields(model, {step: (31, 31) for step in steps}, SIZE)
+    w, sw = (fields[step] > REACH_THRESHOLD * fields[step].max() for step in steps)
     assert torch.equal(sw, w)
     assert torch.equal(sw, _box(112, 112, 16, 16))
     # Without the threshold, the masked pairs' exp(-100) weights leak a tiny gradient.
-    field = receptive_field(model, "stage 1 block 2 (SW-MSA)", (31, 31), SIZE)
+    field = fields[steps[1]]
     leak = field[~sw]
     assert (leak > 0).any() and leak.max() < 1e-40 * field.max()
 

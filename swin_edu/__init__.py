@@ -4,7 +4,8 @@ One module per concept, in course order:
 ``patches`` (patch partition, embedding, merging), ``windows`` (partition/reverse, cyclic
 shift, padding), ``relative_position`` (index and bias), ``masks`` (region labels and the
 shifted-window mask), ``attention`` (window attention), ``model`` (block, stage, network),
-``convert`` (Hugging Face and official checkpoints), ``complexity`` (formulas and counts).
+``convert`` (Hugging Face and official checkpoints), ``complexity`` (formulas and counts),
+``receptive_field`` (which input pixels a token depends on, stage by stage).
 """
 
 __version__ = "0.1.0"

@@ -99,6 +99,7 @@ RELATIVE_POSITION_INDEX = Question(
     reference=relative_position_index,
     cases=_index_cases,
     signature="relative_position_index(window_size)",
+    reference_name="swin_edu.relative_position.relative_position_index",
     mistakes=(
         Mistake("no_row_multiplier", "without multiplying the shifted row offset by 2M-1, "
                 "different offsets share a bias: (dy, dx) = (1, 2) and (2, 1) both give the "
@@ -159,6 +160,7 @@ LOOKUP_BIAS = Question(
     reference=lookup_bias,
     cases=_lookup_cases,
     signature="lookup_bias(table, index)",
+    reference_name="swin_edu.relative_position.lookup_bias",
     mistakes=(
         Mistake("heads_last", "the bias is added to logits of shape (..., heads, N, N), so "
                 "heads must come first: gather to (N, N, heads), then .permute(2, 0, 1).",

@@ -75,6 +75,7 @@ WINDOW_PARTITION = Question(
     reference=window_partition,
     cases=_partition_cases,
     signature="window_partition(x, window_size)",
+    reference_name="swin_edu.windows.window_partition",
     mistakes=(
         Mistake("column_major", "your windows are numbered column by column (top to bottom "
                 "first). The official order is row-major: left to right, then top to bottom, "
@@ -144,6 +145,7 @@ WINDOW_REVERSE = Question(
     reference=window_reverse,
     cases=_reverse_cases,
     signature="window_reverse(windows, window_size, H, W)",
+    reference_name="swin_edu.windows.window_reverse",
     mistakes=(
         Mistake("view_only", "a reshape to (B, H, W, C) glues each window's M*M tokens into one "
                 "row strip. View as (B, H/M, W/M, M, M, C), permute(0, 1, 3, 2, 4, 5) so each "

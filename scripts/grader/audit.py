@@ -149,8 +149,8 @@ class _Scanner(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _imported_roots(self) -> set[str]:
-        return {path.split(".")[0] for path in self.aliases.values()} | {"sys", "os",
-                                                                         "builtins"}
+        return {path.split(".")[0] for path in self.aliases.values()} | {
+            "sys", "os", "builtins", "__builtins__"}
 
     def _check_store(self, target: ast.AST, node: ast.AST, verb: str = "assigns to") -> None:
         if isinstance(target, (ast.Tuple, ast.List)):

@@ -286,6 +286,7 @@ def _axes_text(dims: tuple[int, ...]) -> str:
 def _tensor_pattern(got: torch.Tensor, expected: torch.Tensor) -> tuple[str, str] | None:
     if got.dtype == torch.bool or expected.dtype == torch.bool or got.numel() < 2:
         return None
+    integers = not got.is_floating_point() and not expected.is_floating_point()
     got, expected = got.double(), expected.double()
     if got.shape == expected.shape:
         if bool((expected != 0).any()) and _close(got, -expected):
@@ -311,9 +312,7 @@ def _tensor_pattern(got: torch.Tensor, expected: torch.Tensor) -> tuple[str, str
                     return ("off_by_one", f"your output is the expected one moved by one "
                             f"position along {_axes_text(dims)} (wrapping round): an index or "
                             f"a shift is off by one.")
-    if got.shape == expected.shape and not got.is_floating_point() and \
-            not expected.is_floating_point():
-        collision = _collision(got, expected)
+        collision = _collision(got, expected) if integers else None
         if collision:
             return ("values_collide", collision)
     for i in range(got.dim()):

@@ -167,9 +167,9 @@ WINDOW_ATTENTION = Question(
         Mistake("softmax_over_queries", "take the softmax over the keys, dim=-1: each query's "
                 "weights over the keys must sum to 1.", mistake_softmax_over_queries),
         Mistake("mask_repeat_interleave", "batch row i holds window i % nW of image i // nW "
-                "(windows of one image are contiguous). mask.repeat_interleave(B, 0) gives it "
-                "window i // B's mask; use logits.view(B, nW, heads, N, N) + "
-                "mask[None, :, None] (or mask.repeat(B, 1, 1)).",
+                "(windows of one image are contiguous), but it got the mask of window i // B "
+                "(what mask.repeat_interleave(B, 0) gives). Row i needs mask[i % nW], e.g. "
+                "logits.view(B, nW, heads, N, N) + mask[None, :, None] or mask.repeat(B, 1, 1).",
                 mistake_mask_repeat_interleave),
         Mistake("mask_ignored", "a mask was given but not added: in SW-MSA, tokens from regions "
                 "that were not neighbours in the image must not attend to each other. Add "

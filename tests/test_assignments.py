@@ -244,8 +244,8 @@ def test_no_failure_is_silent(tmp_path):
     student("killer", {"wmsa_flops": solutions["wmsa_flops"] + "\nimport os\nos._exit(1)\n"})
     student("quitter", {"msa_flops": solutions["msa_flops"] + "\nimport sys\nsys.exit()\n"})
     student("deleter", drop="test_wmsa_flops")
-    student("slip", {"msa_flops": "import numpy as np\ndef msa_flops(h, w, C):\n"
-                                  "    return np.int64(4 * h * w * C ** 2) + 2 * (h * w) ** 2 * C\n"})
+    student("slip", {"msa_flops": "import numpy as np\ndef msa_flops(h, w, C):\n    return "
+                                  "np.int64(4 * h * w * C ** 2) + 2 * (h * w) ** 2 * C\n"})
     student("twice", {"flops_saving": "def flops_saving(h, w, C, M):\n    saving = 0\n"
                                       "    for _ in range(2):\n        saving += 2 * (h * w) ** 2"
                                       " * C - 2 * M ** 2 * h * w * C\n    return saving\n"})

@@ -5,6 +5,7 @@
     python -m grader verify COURSE ID...             decide the hidden tests, update the gradebook
     python -m grader audit COURSE ID... [--report F] integrity report
     python -m grader summary COURSE ID... [--out F] [--log F]   the student x assignment table
+    python -m grader report COURSE ID... [--log F]   verify, audit and summary in one process
 
 (run with ``scripts/`` on ``PYTHONPATH``). Every command handles every assignment and student
 it is given and exits 1 at the end when something needs the teacher, after listing it.
@@ -19,7 +20,9 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from grader import audit, collect, summary, verify
+from grader import audit, collect
+
+# verify and summary import torch and nbgrader (seconds); collect and audit need neither.
 
 
 def graded_functions(course: Path, assignment: str) -> list[str]:
@@ -50,12 +53,14 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
+    from grader import verify
     for assignment in args.ids:
         verify.clear_answers(Path(args.course), assignment)
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from grader import verify
     course = Path(args.course)
     results_path = course / "verify.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
@@ -120,6 +125,7 @@ def _crashes_from_log(log: Path | None) -> dict[tuple[str, str], str]:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    from grader import summary
     course = Path(args.course)
     verdicts_path = course / "verify.json"
     verdicts = json.loads(verdicts_path.read_text()) if verdicts_path.is_file() else {}
@@ -152,6 +158,20 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """After nbgrader: hidden tests, audit and summary in one process (one torch import)."""
+    cmd_verify(args)
+    failed = []
+    if cmd_audit(argparse.Namespace(course=args.course, ids=args.ids, report=None)):
+        failed.append("integrity audit: suspicious submissions (see the audit report)")
+    print()
+    if cmd_summary(args):
+        failed.append("summary: submissions that need a look (see the summary)")
+    for line in failed:
+        print(f"report: {line}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -159,18 +179,18 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("returned")
     c.add_argument("course")
     c.add_argument("ids", nargs="+")
-    for name in ("prepare", "verify", "audit", "summary"):
+    for name in ("prepare", "verify", "audit", "summary", "report"):
         p = commands.add_parser(name)
         p.add_argument("course")
         p.add_argument("ids", nargs="+")
         if name == "audit":
             p.add_argument("--report")
-        if name == "summary":
+        if name in ("summary", "report"):
             p.add_argument("--out")
             p.add_argument("--log")
     args = parser.parse_args(argv)
     return {"collect": cmd_collect, "prepare": cmd_prepare, "verify": cmd_verify,
-            "audit": cmd_audit, "summary": cmd_summary}[args.command](args)
+            "audit": cmd_audit, "summary": cmd_summary, "report": cmd_report}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Each entry is the score and a status:
 - ``missing cells``: graded cells were deleted or the notebook lost nbgrader's metadata;
 - ``invalid file``: what was returned is not a notebook (collect did not copy it);
 - ``not collected``: nothing under the expected name (collect's warnings name lookalikes);
+- ``not graded``: collected, but autograde has not run on it yet;
 - ``FLAGGED``: the integrity audit found suspicious lines (listed in the audit report).
 
 Below the table every entry that is not a clean full score gets a line saying why.
@@ -32,6 +33,7 @@ WHAT_TO_DO = {
     "missing cells": "copy the student's answers into a fresh student version and collect "
                      "that, or grade by hand",
     "manual": "grade the written answers in the formgrader (Manual Grading)",
+    "not graded": "run autograde for this assignment",
     "FLAGGED": "read the flagged lines in the audit report before accepting the score",
 }
 
@@ -127,10 +129,12 @@ def _fill(entry: Entry, course: Path, assignment: str, student: str, gradebook: 
     try:
         notebook = gradebook.find_submission_notebook(assignment, assignment, student)
     except MissingEntry:
-        entry.statuses.append("crashed")
-        entry.details.append(crashes.get((student, assignment),
-                                         "collected but not autograded (run autograde; if it "
-                                         "was run, nbgrader failed on it: see its log)"))
+        if (student, assignment) in crashes:
+            entry.statuses.append("crashed")
+            entry.details.append(crashes[(student, assignment)])
+        else:
+            entry.statuses.append("not graded")
+            entry.details.append("collected but not autograded yet")
         return
     entry.score, entry.max_score = notebook.score, notebook.max_score
     autograded = course / "autograded" / student / assignment / f"{assignment}.ipynb"

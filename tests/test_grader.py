@@ -194,13 +194,14 @@ def test_tampered_or_foreign_answer_files_fail(tmp_path, monkeypatch):
     assert "Sneaky" in verify.verify(tmp_path, "A", "sub", "cyclic_shift").reason
 
 
-def test_clear_answers_removes_stale_and_shipped_files(tmp_path, monkeypatch):
+def test_clear_answers_removes_shipped_files_and_keeps_recorded_ones(tmp_path, monkeypatch):
     record_in(tmp_path, "s", "msa_flops", lambda h, w, C: 0, monkeypatch)
     shipped = tmp_path / "submitted" / "s" / "A" / ANSWERS_DIR / "msa_flops.pt"
     shipped.parent.mkdir(parents=True)
     shipped.write_bytes(b"x")
     verify.clear_answers(tmp_path, "A")
-    assert verify.answers_path(tmp_path, "A", "s", "msa_flops") is None
+    assert not shipped.exists()
+    assert verify.answers_path(tmp_path, "A", "s", "msa_flops") is not None
 
 
 def test_every_question_has_hidden_inputs_the_reference_accepts():

@@ -61,12 +61,10 @@ def _compare(function: str, answers: list[dict]) -> Verdict:
 
 
 def answers_path(course: Path, assignment: str, student: str, function: str) -> Path | None:
-    """Where the kernel saved the answers (nbgrader runs the notebook in autograded/)."""
-    for stage in ("autograded", "submitted"):
-        path = course / stage / student / assignment / ANSWERS_DIR / f"{function}.pt"
-        if path.is_file():
-            return path
-    return None
+    """Where the kernel saved the answers: nbgrader runs the notebook in ``autograded/``, which
+    ``autograde --force`` empties first, so a file there is from the latest run."""
+    path = course / "autograded" / student / assignment / ANSWERS_DIR / f"{function}.pt"
+    return path if path.is_file() else None
 
 
 def verify(course: Path, assignment: str, student: str, function: str) -> Verdict:
@@ -86,12 +84,11 @@ def verify(course: Path, assignment: str, student: str, function: str) -> Verdic
     return _compare(function, saved["answers"])
 
 
-def clear_answers(course: Path, assignment: str, student: str | None = None) -> None:
-    """Delete answers left by an earlier run (or shipped in a submission) before autograding."""
-    for stage in ("autograded", "submitted"):
-        pattern = f"{student or '*'}/{assignment}/{ANSWERS_DIR}/*.pt"
-        for path in (course / stage).glob(pattern):
-            path.unlink()
+def clear_answers(course: Path, assignment: str) -> None:
+    """Delete answer files shipped inside submissions (nbgrader copies every file of a
+    submission into ``autograded/``), so that only what the kernel records counts."""
+    for path in (course / "submitted").glob(f"*/{assignment}/{ANSWERS_DIR}/*.pt"):
+        path.unlink()
 
 
 def apply_to_gradebook(gradebook: Any, assignment: str, student: str,

@@ -51,7 +51,8 @@ REFERENCES: dict[str, tuple[str, ...]] = {
     "flops_saving": ("swin_edu.complexity.msa_flops", "swin_edu.complexity.wmsa_flops"),
 }
 # What a student may use from swin_edu.grading.
-GRADING_ALLOWED = ("swin_edu.grading.check_", "swin_edu.grading.toy_attention")
+GRADING_ALLOWED = ("swin_edu.grading.check_", "swin_edu.grading.toy_attention",
+                   "swin_edu.grading.record_answers")
 KILLERS = {"os._exit": "ends the kernel process", "sys.exit": "stops the kernel",
            "os.kill": "signals a process (the kernel)", "os.abort": "ends the kernel process",
            "exit": "stops the kernel", "quit": "stops the kernel",

@@ -13,7 +13,7 @@ Flagged, with the cell and the line:
   grading kernel or stop it early);
 - using the package's reference for the very function asked (``swin_edu.patches.patch_partition``
   in a ``patch_partition`` assignment, however imported), or anything of ``swin_edu.grading``
-  other than the checkers and ``toy_attention``.
+  other than the checkers, ``toy_attention`` and ``record_answers``.
 
 Honest code in any style (loops, unfold, einsum, numpy, ``scaled_dot_product_attention``)
 uses none of these. The audit reads every code cell the student could edit; the locked cells

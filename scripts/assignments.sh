@@ -5,14 +5,20 @@
 #   scripts/assignments.sh collect DIR [ID...]       returned notebooks DIR/<student>/<ID>.ipynb
 #                                                    -> <course>/submitted/<student>/<ID>/
 #   scripts/assignments.sh autograde [ID...] [-- NBGRADER_OPTION...]
+#                                                    grade, decide the hidden tests, audit, summary
+#   scripts/assignments.sh audit [ID...]             integrity report -> <course>/audit.txt
+#   scripts/assignments.sh summary [ID...]           student x assignment table -> <course>/summary.txt
 #   scripts/assignments.sh feedback [ID...]          HTML reports -> <course>/feedback/
-#   scripts/assignments.sh export [FILE]             grades CSV (default <course>/grades.csv)
+#   scripts/assignments.sh export [FILE]             grades CSV (default <course>/grades.csv) and
+#                                                    its summary next to it (<FILE stem>_summary.txt)
 #   scripts/assignments.sh list                      assignment IDs
 #
 # Without IDs a command acts on every assignment in notebooks/assignments/. The course directory
 # (nbgrader's source/, release/, submitted/, autograded/, feedback/ and gradebook.db) is
 # $COURSE_DIR, default nbgrader_work/; the student versions are copied to $RELEASE_DIR, default
 # assignments_release/. Both are git-ignored. Options after `--` go to nbgrader unchanged.
+# Every command goes through every assignment and student it was given; when something failed
+# it lists what at the end and exits 1 (2 for a wrong command line).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -28,6 +34,22 @@ fi
 [[ "$NBGRADER" == */* ]] && export PATH="$(dirname "$NBGRADER"):$PATH"
 # Kernels started by nbgrader import swin_edu from this checkout even if it is not pip-installed.
 export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
+# The teacher's grader (scripts/grader) runs in its own process, never in a student's kernel.
+PYTHON="$(dirname "$NBGRADER")/python"
+[[ "$NBGRADER" == */* && -x "$PYTHON" ]] || PYTHON=python3
+grader() { PYTHONPATH="$REPO/scripts:$PYTHONPATH" "$PYTHON" -m grader "$@"; }
+
+FAILURES=()
+# Run a step; on failure remember it and go on.
+step() { local what="$1"; shift; "$@" || FAILURES+=("$what"); }
+finish() {
+    if ((${#FAILURES[@]})); then
+        echo "" >&2
+        echo "assignments.sh: ${#FAILURES[@]} step(s) failed (everything else was done):" >&2
+        printf '  - %s\n' "${FAILURES[@]}" >&2
+        exit 1
+    fi
+}
 
 die() { echo "assignments.sh: $*" >&2; exit 2; }
 
@@ -67,13 +89,15 @@ cmd_generate() {
         cp -r "$SOURCES/$id" "$COURSE_DIR/source/$id"
     done
     while read -r target; do
-        nbgrader_in_course generate_assignment "$target" --force "${EXTRA[@]}"
+        step "generate $target" nbgrader_in_course generate_assignment "$target" --force "${EXTRA[@]}"
     done < <(nbgrader_targets)
     for id in "${IDS[@]}"; do
+        [[ -f "$COURSE_DIR/release/$id/$id.ipynb" ]] || continue
         rm -rf "${RELEASE_DIR:?}/$id"
         cp -r "$COURSE_DIR/release/$id" "$RELEASE_DIR/$id"
         echo "student version: $RELEASE_DIR/$id/$id.ipynb"
     done
+    finish
 }
 
 cmd_collect() {
@@ -81,44 +105,64 @@ cmd_collect() {
     local returned="$1"; shift
     [[ -d "$returned" ]] || die "no folder '$returned'"
     parse_ids "$@"
-    local student_dir student id found
-    for student_dir in "$returned"/*/; do
-        student="$(basename "$student_dir")"
-        for id in "${IDS[@]}"; do
-            found=""
-            for candidate in "$student_dir/$id.ipynb" "$student_dir/$id/$id.ipynb"; do
-                [[ -f "$candidate" ]] && found="$candidate" && break
-            done
-            [[ -n "$found" ]] || continue
-            mkdir -p "$COURSE_DIR/submitted/$student/$id"
-            cp "$found" "$COURSE_DIR/submitted/$student/$id/$id.ipynb"
-            echo "collected $student/$id"
-        done
-    done
+    step "collect (see the warnings above)" grader collect "$returned" "$COURSE_DIR" "${IDS[@]}"
+    finish
 }
 
+# nbgrader's log of this run, for the summary (which submission crashed and why).
+LOG=""
 cmd_autograde() {
     parse_ids "$@"
     compgen -G "$COURSE_DIR/submitted/*/*" >/dev/null || die "nothing in $COURSE_DIR/submitted/; run collect first"
-    local target
-    while read -r target; do
-        nbgrader_in_course autograde "$target" --force "${EXTRA[@]}"
-    done < <(nbgrader_targets)
+    LOG="$COURSE_DIR/autograde.log"
+    : > "$LOG"
+    grader prepare "$COURSE_DIR" "${IDS[@]}"
+    local id
+    # One nbgrader run per assignment: a failure in one does not stop the next.
+    for id in "${IDS[@]}"; do
+        compgen -G "$COURSE_DIR/submitted/*/$id" >/dev/null || { echo "autograde $id: nothing submitted"; continue; }
+        step "nbgrader autograde $id (see $LOG)" nbgrader_logged autograde "$id" --force "${EXTRA[@]}"
+    done
+    # The hidden tests, the integrity audit and the summary, in one fresh process.
+    step "hidden tests, integrity audit or summary (see the report lines above)" \
+        grader report "$COURSE_DIR" "${IDS[@]}" --log "$LOG"
+    finish
+}
+
+nbgrader_logged() { nbgrader_in_course "$@" 2>&1 | tee -a "$LOG"; }
+
+cmd_audit() {
+    parse_ids "$@"
+    step "integrity audit (suspicious submissions)" grader audit "$COURSE_DIR" "${IDS[@]}"
+    finish
+}
+
+cmd_summary() {
+    parse_ids "$@"
+    step "summary (submissions that need a look)" grader summary "$COURSE_DIR" "${IDS[@]}"
+    finish
 }
 
 cmd_feedback() {
     parse_ids "$@"
-    local target
-    while read -r target; do
-        nbgrader_in_course generate_feedback "$target" --force "${EXTRA[@]}"
-    done < <(nbgrader_targets)
+    local id
+    for id in "${IDS[@]}"; do
+        compgen -G "$COURSE_DIR/autograded/*/$id" >/dev/null || { echo "feedback $id: nothing autograded"; continue; }
+        step "feedback $id" nbgrader_in_course generate_feedback "$id" --force "${EXTRA[@]}"
+    done
+    finish
 }
 
 cmd_export() {
     local out="${1:-$COURSE_DIR/grades.csv}"
     [[ "$out" = /* ]] || out="$PWD/$out"
-    nbgrader_in_course export --to="$out"
+    step "export" nbgrader_in_course export --to="$out"
     echo "grades: $out"
+    local ids=() id
+    for id in $(all_ids); do compgen -G "$COURSE_DIR/submitted/*/$id" >/dev/null && ids+=("$id"); done
+    # The summary lists what needs a look; the export itself succeeded.
+    ((${#ids[@]})) && { grader summary "$COURSE_DIR" "${ids[@]}" --out "${out%.csv}_summary.txt" || true; }
+    finish
 }
 
 command="${1:-}"; shift || true
@@ -128,6 +172,8 @@ case "$command" in
     autograde) cmd_autograde "$@" ;;
     feedback) cmd_feedback "$@" ;;
     export) cmd_export "$@" ;;
+    audit) cmd_audit "$@" ;;
+    summary) cmd_summary "$@" ;;
     list) all_ids ;;
     *) sed -n '2,/^[^#]/{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; [[ -z "$command" || "$command" == help ]] || exit 2 ;;
 esac

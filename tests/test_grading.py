@@ -11,10 +11,11 @@ import torch
 from einops import rearrange
 
 from swin_edu import grading
-from swin_edu.grading.attention import window_attention
-from swin_edu.grading.masks import mask_from_labels
 from swin_edu.masks import region_labels, shifted_window_mask
 from swin_edu.windows import window_partition, window_reverse
+
+window_attention = grading.WINDOW_ATTENTION.reference
+mask_from_labels = grading.MASK_FROM_LABELS.reference
 
 QUESTIONS = list(grading.QUESTIONS.values())
 MISTAKES = [(q, m) for q in QUESTIONS for m in q.mistakes]
@@ -256,5 +257,144 @@ def test_window_attention_reference_matches_a_loop_over_windows():
 def test_flops_saving_reproduces_the_seed():
     assert grading.check_flops_saving(lambda h, w, C, M: 2 * (h * w) ** 2 * C
                                       - 2 * M ** 2 * h * w * C).passed
-    assert grading.complexity.flops_saving(112, 112, 128, 7) == grading.SEED_SAVING
+    assert grading.FLOPS_SAVING.reference(112, 112, 128, 7) == grading.SEED_SAVING
     assert grading.SEED_SAVING == 40_124_743_680
+
+
+def test_no_solution_with_the_asked_name_is_importable_from_grading():
+    import swin_edu.grading.attention as attention_module
+    import swin_edu.grading.complexity as complexity_module
+    import swin_edu.grading.masks as masks_module
+    for module, name in [(attention_module, "window_attention"),
+                         (attention_module, "shifted_window_attention"),
+                         (masks_module, "mask_from_labels"),
+                         (complexity_module, "flops_saving")]:
+        assert not hasattr(module, name), name
+        assert not hasattr(grading, name), name
+
+
+# The visible checks apply the grader's rules: exact float dtype, exact Python int, and
+# non-default arguments.
+
+def test_float64_result_fails_the_visible_check_with_the_dtype():
+    def float64_mask(labels, window_size, masked_value=-100.0):
+        return mask_from_labels(labels, window_size, masked_value).double()
+
+    feedback = grading.check_mask_from_labels(float64_mask)
+    assert not feedback.passed
+    assert "returned dtype torch.float64, expected torch.float32" in feedback.summary
+
+
+def test_hard_coded_masked_value_fails_the_visible_check():
+    def hard_coded(labels, window_size, masked_value=-100.0):
+        return mask_from_labels(labels, window_size, -100.0)
+
+    feedback = grading.check_mask_from_labels(hard_coded)
+    assert not feedback.passed and "masked_value=-7.5" in feedback.summary
+
+
+def test_numpy_integer_fails_the_visible_check_with_a_message():
+    import numpy as np
+    feedback = grading.check_msa_flops(
+        lambda h, w, C: np.int64(4 * h * w * C ** 2 + 2 * (h * w) ** 2 * C))
+    assert not feedback.passed
+    assert "numpy.int64" in feedback.summary and "int(...)" in feedback.summary
+
+
+# Mistakes outside the catalogue: a hint that describes the output, whatever the code style.
+
+def flops_twice(h, w, C, M):
+    total = 0
+    for _ in range(2):
+        total += 2 * (h * w) ** 2 * C - 2 * M ** 2 * h * w * C
+    return total
+
+
+def mask_plus_100(labels, window_size, masked_value=-100.0):
+    M = window_size
+    windows = window_partition(labels[None, :, :, None], M).reshape(-1, M * M)
+    return torch.where(windows[:, :, None] == windows[:, None, :], 0.0, -float(masked_value))
+
+
+def index_shift_by_m(window_size):
+    M = window_size
+    cells = [(i, j) for i in range(M) for j in range(M)]
+    return torch.tensor([[(a - c + M) * (2 * M - 1) + (b - d + M) for c, d in cells]
+                         for a, b in cells])
+
+
+def shift_one_too_far(x, shift_size):
+    H, W = x.shape[1:3]
+    rows = [(i + shift_size + 1) % H for i in range(H)]
+    cols = [(j + shift_size + 1) % W for j in range(W)]
+    return x[:, rows][:, :, cols]
+
+
+def merged_grid_transposed(x):
+    return merge_reference(x).transpose(1, 2)
+
+
+def merge_reference(x):
+    return torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+
+
+def labels_doubled_rows(H, W, window_size, shift_size):
+    labels = torch.zeros(H, W, dtype=torch.long)
+    if shift_size == 0:
+        return labels
+    for i in range(H):
+        for j in range(W):
+            rb = 0 if i < H - window_size else (1 if i < H - shift_size else 2)
+            cb = 0 if j < W - window_size else (1 if j < W - shift_size else 2)
+            labels[i, j] = 2 * rb + cb
+    return labels
+
+
+def attention_over_d(q, k, v, bias, mask=None):
+    out = torch.empty_like(q)
+    nW = mask.shape[0] if mask is not None else 1
+    for i in range(q.shape[0]):
+        logits = q[i] @ k[i].transpose(-2, -1) / q.shape[-1] + bias
+        if mask is not None:
+            logits = logits + mask[i % nW]
+        out[i] = logits.softmax(-1) @ v[i]
+    return out
+
+
+@pytest.mark.parametrize("question,student,name,words", [
+    (grading.FLOPS_SAVING, flops_twice, "k_times", "exactly 2 times"),
+    (grading.MASK_FROM_LABELS, mask_plus_100, "sign_flipped", "opposite sign"),
+    (grading.RELATIVE_POSITION_INDEX, index_shift_by_m, "constant_offset", "+4"),
+    (grading.CYCLIC_SHIFT, shift_one_too_far, "off_by_one", "axes 1 and 2"),
+    (grading.MERGE_PATCHES, merged_grid_transposed, "transposed", "axes 1 and 2 swapped"),
+    (grading.REGION_LABELS, labels_doubled_rows, "values_collide", "different values"),
+    (grading.WINDOW_ATTENTION, attention_over_d, "scale_one_over_d", "not by sqrt(d)"),
+], ids=lambda value: getattr(value, "__name__", None) if callable(value) else None)
+def test_off_catalogue_mistakes_get_a_fitting_hint(question, student, name, words):
+    feedback = grading.check(question, student)
+    assert not feedback.passed
+    assert feedback.mistake == name, feedback
+    assert words in feedback.hint, feedback.hint
+    for code_word in ("view", "permute", "reshape"):
+        assert code_word not in feedback.hint or name == "scale_one_over_d"
+
+
+def test_off_by_one_integer_and_generic_hint_names_the_reference():
+    feedback = grading.check_msa_flops(lambda h, w, C: 4 * h * w * C ** 2
+                                       + 2 * (h * w) ** 2 * C + 1)
+    assert feedback.mistake == "off_by_one"
+
+    def scrambled(x, shift_size):
+        out = torch.roll(x, (-shift_size, -shift_size), (1, 2)).clone()
+        out[0, 0, 0, 0] = -1.0
+        return out
+
+    feedback = grading.check_cyclic_shift(scrambled)
+    assert feedback.mistake is None
+    assert "swin_edu.windows.cyclic_shift" in feedback.hint
+    assert "first at index (0, 0, 0, 0)" in feedback.hint and "got -1.0" in feedback.hint
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.function)
+def test_every_question_names_its_reference(question):
+    assert question.reference_name

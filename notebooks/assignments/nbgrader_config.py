@@ -13,6 +13,10 @@ c.CourseDirectory.course_id = "swin-edu"
 # recorded as a CellTimeoutError and grading goes on with the next cell. The slowest solution
 # cell runs in well under a second; the first cell imports torch.
 c.Execute.timeout = 60
+# Seconds to wait for a cell's output after the kernel says the cell finished. nbclient's 4 s
+# is too short on a busy machine (the first cell imports torch): nbgrader then abandons the
+# whole notebook ("Timeout waiting for IOPub output") and every cell scores zero.
+c.Execute.iopub_timeout = 30
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -9,6 +9,9 @@ feedback to turn a failure into an ``AssertionError`` (that is what the graded c
     >>> from swin_edu import grading
     >>> grading.check_merge_patches(my_merge_patches).assert_ok()  # doctest: +SKIP
 
+The hidden test cells only call :func:`record_answers`: the student's answers on hidden inputs
+are saved, and the teacher's grader (``scripts/grader``) compares them in a clean process.
+
 ``QUESTIONS`` maps each function name to its :class:`Question` (reference, inputs, mistakes);
 the tests plant every mistake in a copy of the notebooks and check that nbgrader catches it.
 
@@ -22,7 +25,9 @@ from swin_edu.grading.attention import (SHIFTED_WINDOW_ATTENTION, WINDOW_ATTENTI
                                         toy_attention)
 from swin_edu.grading.complexity import (FLOPS_SAVING, MSA_FLOPS, SEED_SAVING, WMSA_FLOPS,
                                          check_flops_saving, check_msa_flops, check_wmsa_flops)
-from swin_edu.grading.core import Case, Feedback, Mistake, Question, check, describe_difference
+from swin_edu.grading.core import (Case, Feedback, Mistake, Question, check, describe_difference,
+                                   detect_pattern, generic_hint)
+from swin_edu.grading.hidden import record_answers
 from swin_edu.grading.masks import (CYCLIC_SHIFT, MASK_FROM_LABELS, REGION_LABELS,
                                     check_cyclic_shift, check_mask_from_labels,
                                     check_region_labels)
@@ -40,7 +45,7 @@ QUESTIONS: dict[str, Question] = {question.function: question for question in (
 
 __all__ = [
     "Case", "Feedback", "Mistake", "Question", "QUESTIONS", "SEED_SAVING", "check",
-    "describe_difference", "toy_attention",
+    "describe_difference", "detect_pattern", "generic_hint", "record_answers", "toy_attention",
     "check_patch_partition", "check_merge_patches",
     "check_window_partition", "check_window_reverse",
     "check_relative_position_index", "check_lookup_bias",

@@ -12,19 +12,21 @@ from typing import Callable
 
 import torch
 
+from swin_edu.attention import explicit_attention
 from swin_edu.grading._inputs import normal
 from swin_edu.grading.core import Case, Feedback, Mistake, Question, check
 from swin_edu.masks import shifted_window_mask
 from swin_edu.windows import cyclic_shift, reverse_cyclic_shift, window_partition, window_reverse
 
-__all__ = ["WINDOW_ATTENTION", "SHIFTED_WINDOW_ATTENTION", "window_attention",
-           "shifted_window_attention", "toy_attention", "check_window_attention",
-           "check_shifted_window_attention"]
+__all__ = ["WINDOW_ATTENTION", "SHIFTED_WINDOW_ATTENTION", "toy_attention",
+           "check_window_attention", "check_shifted_window_attention"]
 
 
-def window_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor,
-                     mask: torch.Tensor | None = None) -> torch.Tensor:
-    """``softmax(q k^T / sqrt(d) + bias + mask) v`` inside every window, written out.
+def _expected_window_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                               bias: torch.Tensor,
+                               mask: torch.Tensor | None = None) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(d) + bias + mask) v`` inside every window, by the course's
+    :func:`swin_edu.attention.explicit_attention`.
 
     Args:
         q, k, v: ``(B * nW, heads, N, d)``, windows of one image contiguous.
@@ -34,12 +36,12 @@ def window_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: to
         ``(B * nW, heads, N, d)``.
     """
     BnW, heads, N, d = q.shape
-    logits = (q * d ** -0.5) @ k.transpose(-2, -1) + bias  # (B*nW, heads, N, N)
+    added = bias.expand(BnW, heads, N, N)
     if mask is not None:
         nW = mask.shape[0]
-        logits = logits.view(BnW // nW, nW, heads, N, N) + mask[None, :, None]
-        logits = logits.view(BnW, heads, N, N)
-    return logits.softmax(dim=-1) @ v
+        added = (added.reshape(BnW // nW, nW, heads, N, N) + mask[None, :, None]
+                 ).reshape(BnW, heads, N, N)
+    return explicit_attention(q, k, v, added)
 
 
 def _attention_cases() -> list[Case]:
@@ -73,6 +75,17 @@ def mistake_scale_multiplied(q, k, v, bias, mask=None):
     """Multiplies by sqrt(d) instead of dividing."""
     BnW, heads, N, d = q.shape
     attn = (q * d ** 0.5) @ k.transpose(-2, -1) + bias
+    if mask is not None:
+        nW = mask.shape[0]
+        attn = attn.view(-1, nW, heads, N, N) + mask.unsqueeze(1).unsqueeze(0)
+        attn = attn.view(-1, heads, N, N)
+    return torch.softmax(attn, dim=-1) @ v
+
+
+def mistake_scale_one_over_d(q, k, v, bias, mask=None):
+    """Scales the logits by 1/d instead of 1/sqrt(d)."""
+    BnW, heads, N, d = q.shape
+    attn = (q / d) @ k.transpose(-2, -1) + bias
     if mask is not None:
         nW = mask.shape[0]
         attn = attn.view(-1, nW, heads, N, N) + mask.unsqueeze(1).unsqueeze(0)
@@ -132,7 +145,8 @@ def mistake_bias_ignored(q, k, v, bias, mask=None):
 
 WINDOW_ATTENTION = Question(
     function="window_attention",
-    reference=window_attention,
+    reference=_expected_window_attention,
+    reference_name="swin_edu.attention.explicit_attention(q, k, v, bias + mask)",
     cases=_attention_cases,
     signature="window_attention(q, k, v, bias, mask=None)",
     rtol=1e-4,
@@ -143,6 +157,9 @@ WINDOW_ATTENTION = Question(
                 "saturates as d grows.", mistake_no_scale),
         Mistake("scale_multiplied", "divide by sqrt(d), do not multiply: q * d ** -0.5.",
                 mistake_scale_multiplied),
+        Mistake("scale_one_over_d", "the logits are divided by d, not by sqrt(d): the "
+                "scale is 1/sqrt(d) = d ** -0.5, d = q.shape[-1] the per-head dimension.",
+                mistake_scale_one_over_d),
         Mistake("bias_after_softmax", "add the relative position bias to the logits BEFORE the "
                 "softmax: softmax(q k^T / sqrt(d) + B). Added afterwards it is no longer a "
                 "probability and is not learned the way the paper does.",
@@ -150,9 +167,9 @@ WINDOW_ATTENTION = Question(
         Mistake("softmax_over_queries", "take the softmax over the keys, dim=-1: each query's "
                 "weights over the keys must sum to 1.", mistake_softmax_over_queries),
         Mistake("mask_repeat_interleave", "batch row i holds window i % nW of image i // nW "
-                "(windows of one image are contiguous). mask.repeat_interleave(B, 0) gives it "
-                "window i // B's mask; use logits.view(B, nW, heads, N, N) + "
-                "mask[None, :, None] (or mask.repeat(B, 1, 1)).",
+                "(windows of one image are contiguous), but it got the mask of window i // B "
+                "(what mask.repeat_interleave(B, 0) gives). Row i needs mask[i % nW], e.g. "
+                "logits.view(B, nW, heads, N, N) + mask[None, :, None] or mask.repeat(B, 1, 1).",
                 mistake_mask_repeat_interleave),
         Mistake("mask_ignored", "a mask was given but not added: in SW-MSA, tokens from regions "
                 "that were not neighbours in the image must not attend to each other. Add "
@@ -184,8 +201,8 @@ def toy_attention(windows: torch.Tensor, mask: torch.Tensor | None = None) -> to
     return logits.softmax(dim=-1) @ windows
 
 
-def shifted_window_attention(x: torch.Tensor, window_size: int, shift_size: int,
-                             attend: Callable[[torch.Tensor, torch.Tensor | None],
+def _expected_shifted(x: torch.Tensor, window_size: int, shift_size: int,
+                      attend: Callable[[torch.Tensor, torch.Tensor | None],
                                               torch.Tensor]) -> torch.Tensor:
     """Roll, partition, attend with the mask, reverse, roll back.
 
@@ -267,7 +284,9 @@ def mistake_no_mask(x, window_size, shift_size, attend):
 
 SHIFTED_WINDOW_ATTENTION = Question(
     function="shifted_window_attention",
-    reference=shifted_window_attention,
+    reference=_expected_shifted,
+    reference_name=("cyclic_shift, window_partition, attend, window_reverse and "
+                    "reverse_cyclic_shift from swin_edu.windows, in that order"),
     cases=_shifted_cases,
     signature="shifted_window_attention(x, window_size, shift_size, attend)",
     rtol=1e-4,
@@ -291,11 +310,11 @@ SHIFTED_WINDOW_ATTENTION = Question(
 
 
 def check_window_attention(student) -> Feedback:
-    """Compare ``student(q, k, v, bias, mask)`` with :func:`window_attention`."""
+    """Compare ``student(q, k, v, bias, mask)`` with the attention formula."""
     return check(WINDOW_ATTENTION, student)
 
 
 def check_shifted_window_attention(student) -> Feedback:
-    """Compare ``student(x, window_size, shift_size, attend)`` with
-    :func:`shifted_window_attention`."""
+    """Compare ``student(x, window_size, shift_size, attend)`` with roll, partition, attend,
+    reverse, roll back."""
     return check(SHIFTED_WINDOW_ATTENTION, student)

@@ -9,14 +9,14 @@ from __future__ import annotations
 from swin_edu.complexity import msa_flops, wmsa_flops
 from swin_edu.grading.core import Case, Feedback, Mistake, Question, check
 
-__all__ = ["MSA_FLOPS", "WMSA_FLOPS", "FLOPS_SAVING", "SEED_SAVING", "flops_saving",
+__all__ = ["MSA_FLOPS", "WMSA_FLOPS", "FLOPS_SAVING", "SEED_SAVING",
            "check_msa_flops", "check_wmsa_flops", "check_flops_saving"]
 
 # The seed's example: h = w = 112, M = 7, C = 128.
 SEED_SAVING = 40_124_743_680
 
 
-def flops_saving(h: int, w: int, C: int, M: int) -> int:
+def _expected_saving(h: int, w: int, C: int, M: int) -> int:
     """FLOPs saved by W-MSA over MSA: ``2(hw)^2 C - 2M^2 hwC`` (the projections cancel)."""
     return msa_flops(h, w, C) - wmsa_flops(h, w, C, M)
 
@@ -74,6 +74,7 @@ MSA_FLOPS = Question(
     reference=msa_flops,
     cases=_msa_cases,
     signature="msa_flops(h, w, C)",
+    reference_name="swin_edu.complexity.msa_flops",
     mistakes=(
         Mistake("projections_missing", "add the four C x C projections of the hw tokens (q, k, "
                 "v and the output): 4hwC^2.", mistake_msa_projections_missing),
@@ -114,6 +115,7 @@ WMSA_FLOPS = Question(
     reference=wmsa_flops,
     cases=_wmsa_cases,
     signature="wmsa_flops(h, w, C, M)",
+    reference_name="swin_edu.complexity.wmsa_flops",
     mistakes=(
         Mistake("m_not_squared", "each token attends to the M^2 tokens of its window, so the "
                 "attention term is 2 M^2 hwC, not 2 M hwC.", mistake_wmsa_m_not_squared),
@@ -149,9 +151,10 @@ def mistake_saving_float(h, w, C, M):
 
 FLOPS_SAVING = Question(
     function="flops_saving",
-    reference=flops_saving,
+    reference=_expected_saving,
     cases=_saving_cases,
     signature="flops_saving(h, w, C, M)",
+    reference_name="msa_flops(h, w, C) - wmsa_flops(h, w, C, M) from swin_edu.complexity",
     mistakes=(
         Mistake("reversed", "a saving is MSA minus W-MSA (the bigger minus the smaller); you "
                 "subtracted the other way round.", mistake_saving_reversed),
@@ -176,5 +179,5 @@ def check_wmsa_flops(student) -> Feedback:
 
 
 def check_flops_saving(student) -> Feedback:
-    """Compare ``student(h, w, C, M)`` with :func:`flops_saving`."""
+    """Compare ``student(h, w, C, M)`` with MSA minus W-MSA FLOPs."""
     return check(FLOPS_SAVING, student)

@@ -17,7 +17,8 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-__all__ = ["Case", "Mistake", "Question", "Feedback", "check", "describe_difference"]
+__all__ = ["Case", "Mistake", "Question", "Feedback", "check", "describe_difference",
+           "detect_pattern", "generic_hint"]
 
 # Error messages PyTorch gives for the classic reshaping slips, with what to do about them.
 _COMMON_ERROR_HINTS: tuple[tuple[str, str], ...] = (
@@ -65,6 +66,7 @@ class Question:
     cases: Callable[[], list[Case]]
     mistakes: tuple[Mistake, ...]
     signature: str
+    reference_name: str = ""
     rtol: float = 1e-5
     atol: float = 1e-6
     error_hints: tuple[tuple[str, str], ...] = field(default=())
@@ -117,17 +119,31 @@ def _dtype_kind(dtype: torch.dtype) -> str:
     return "float" if dtype.is_floating_point else "integer"
 
 
+def _dtype_difference(got: torch.dtype, expected: torch.dtype) -> str | None:
+    """The dtype rule, the same in the visible checks and the grader: a float result must have
+    exactly the expected dtype (float64 is not float32); an integer one any integer dtype."""
+    got_kind, expected_kind = _dtype_kind(got), _dtype_kind(expected)
+    if got_kind != expected_kind:
+        return f"returned dtype {got} ({got_kind}), expected {expected} ({expected_kind})"
+    if expected_kind != "integer" and got != expected:
+        return (f"returned dtype {got}, expected {expected}: keep the dtype of the inputs "
+                f"(a new tensor made with torch.zeros, torch.tensor or numpy is float64 or "
+                f"float32 depending on how it was made; pass dtype= or call .to({expected}))")
+    return None
+
+
 def _describe_tensor_difference(got: torch.Tensor, expected: torch.Tensor, rtol: float,
                                 atol: float) -> str | None:
+    if type(got) is not torch.Tensor:
+        return f"returned a {type(got).__qualname__}, expected a plain torch.Tensor"
     if tuple(got.shape) != tuple(expected.shape):
         return f"returned shape {tuple(got.shape)}, expected {tuple(expected.shape)}"
-    got_kind, expected_kind = _dtype_kind(got.dtype), _dtype_kind(expected.dtype)
-    if got_kind != expected_kind:
-        return (f"returned dtype {got.dtype} ({got_kind}), expected {expected.dtype} "
-                f"({expected_kind})")
+    dtype_difference = _dtype_difference(got.dtype, expected.dtype)
+    if dtype_difference:
+        return dtype_difference
     if got.numel() == 0:
         return None
-    if expected_kind == "float":
+    if _dtype_kind(expected.dtype) == "float":
         wrong = ~torch.isclose(got.double(), expected.double(), rtol=rtol, atol=atol)
     else:
         wrong = got != expected
@@ -161,6 +177,10 @@ def describe_difference(got: Any, expected: Any, rtol: float = 1e-5,
             if isinstance(got, float) and math.isfinite(got) and got == expected:
                 return f"returned the float {got!r}, expected the exact int {expected}"
             return f"returned {got!r} ({type(got).__name__}), expected the int {expected}"
+        if type(got) is not int:
+            kind = f"{type(got).__module__}.{type(got).__qualname__}"
+            return (f"returned {got!r} as a {kind}, expected a Python int: wrap the result in "
+                    f"int(...) (numpy and torch integers overflow silently at 2**63)")
         if int(got) != int(expected):
             return f"returned {int(got):,}, expected {int(expected):,}"
         return None
@@ -221,6 +241,148 @@ def _narrow(question: Question, student: Callable[..., Any], candidates: list[Mi
     return candidates[0]
 
 
+def generic_hint(question: Question, case: Case, difference: str) -> str:
+    """The hint when nothing more specific fits: the reference to compare with and where."""
+    reference = question.reference_name or f"swin_edu's {question.function}"
+    return (f"no known mistake explains this. Compare your output with {reference} on "
+            f"{case.label}, starting from the first differing element ({difference}), and "
+            f"follow that one value back through your computation.")
+
+
+def _ratio(got: torch.Tensor, expected: torch.Tensor) -> float | None:
+    """``k`` when ``got == k * expected`` everywhere (``k != 0``), else ``None``."""
+    nonzero = expected != 0
+    if not bool(nonzero.any()) or bool((got[~nonzero] != 0).any()):
+        return None
+    ratios = got[nonzero] / expected[nonzero]
+    k = float(ratios.flatten()[0])
+    if k == 0 or not math.isfinite(k):
+        return None
+    return k if bool(torch.allclose(ratios, torch.full_like(ratios, k), rtol=1e-5, atol=0)) \
+        else None
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.shape != b.shape:
+        return False
+    if a.dtype.is_floating_point or b.dtype.is_floating_point:
+        return bool(torch.allclose(a.double(), b.double(), rtol=1e-5, atol=1e-6))
+    return bool(torch.equal(a, b))
+
+
+def _number_text(k: float) -> str:
+    for whole in (2, 3, 4, 8, 16):
+        if math.isclose(k, whole):
+            return f"exactly {whole} times"
+        if math.isclose(k, 1 / whole):
+            return f"exactly 1/{whole} of"
+    return f"{k:.6g} times"
+
+
+def _axes_text(dims: tuple[int, ...]) -> str:
+    return "axis " + str(dims[0]) if len(dims) == 1 else "axes " + " and ".join(map(str, dims))
+
+
+def _tensor_pattern(got: torch.Tensor, expected: torch.Tensor) -> tuple[str, str] | None:
+    if got.dtype == torch.bool or expected.dtype == torch.bool or got.numel() < 2:
+        return None
+    integers = not got.is_floating_point() and not expected.is_floating_point()
+    got, expected = got.double(), expected.double()
+    if got.shape == expected.shape:
+        if bool((expected != 0).any()) and _close(got, -expected):
+            return ("sign_flipped", "every value has the right size but the opposite sign "
+                    "(yours is minus the expected one): look for a subtraction written the "
+                    "other way round or a constant with the wrong sign.")
+        k = _ratio(got, expected)
+        if k is not None and not math.isclose(k, 1.0) and not math.isclose(k, -1.0):
+            return ("k_times", f"every value is {_number_text(k)} the expected one: a factor is "
+                    f"wrong (counted twice, missing, or a power off), not the structure.")
+        offset = got - expected
+        c = float(offset.flatten()[0])
+        if c != 0 and bool(torch.allclose(offset, torch.full_like(offset, c), atol=1e-6)):
+            if abs(c) == 1:
+                return ("off_by_one", f"every value is {c:+g} from the expected one: an index "
+                        f"or a count is off by one (a range that starts at 1, or a +1/-1 "
+                        f"too many).")
+            return ("constant_offset", f"every value is off by the same constant, {c:+g}: the "
+                    f"structure is right; check a constant you add or subtract.")
+        for dims in _roll_candidates(got.dim()):
+            for step in (1, -1):
+                if _close(got, torch.roll(expected, [step] * len(dims), dims)):
+                    return ("off_by_one", f"your output is the expected one moved by one "
+                            f"position along {_axes_text(dims)} (wrapping round): an index or "
+                            f"a shift is off by one.")
+        collision = _collision(got, expected) if integers else None
+        if collision:
+            return ("values_collide", collision)
+    for i in range(got.dim()):
+        for j in range(i + 1, got.dim()):
+            swapped = expected.transpose(i, j)
+            if swapped.shape == got.shape and _close(got, swapped) and not _close(got, expected):
+                return ("transposed", f"your output is the expected one with axes {i} and {j} "
+                        f"swapped (your [.., a, .., b, ..] is the expected [.., b, .., a, ..]): "
+                        f"two indices are used in the wrong order.")
+    return None
+
+
+def _collision(got: torch.Tensor, expected: torch.Tensor) -> str | None:
+    """A hint when ``got`` merges values that ``expected`` keeps apart (and splits none)."""
+    mapping: dict[int, int] = {}
+    for e, g in zip(expected.flatten().tolist(), got.flatten().tolist()):
+        if mapping.setdefault(int(e), int(g)) != int(g):
+            return None  # not a function of the expected value: something else is wrong
+    by_value: dict[int, list[int]] = {}
+    for e, g in mapping.items():
+        by_value.setdefault(g, []).append(e)
+    merged = next((sorted(es) for es in by_value.values() if len(es) > 1), None)
+    if merged is None:
+        return None
+    return (f"entries that should hold different values {merged[0]} and {merged[1]} both hold "
+            f"the same value in your output: two different cases get one number. Check the "
+            f"formula that combines two indices into one; each combination must give a "
+            f"different number.")
+
+
+def _roll_candidates(ndim: int) -> list[tuple[int, ...]]:
+    singles = [(d,) for d in range(ndim)]
+    pairs = [(a, b) for a in range(ndim) for b in range(a + 1, ndim)]
+    return singles + pairs
+
+
+def _number_pattern(got: Any, expected: Any) -> tuple[str, str] | None:
+    if isinstance(got, bool) or not isinstance(got, numbers.Real) or not expected:
+        return None
+    if got == -expected:
+        return ("sign_flipped", "your number has the right size but the opposite sign: a "
+                "subtraction is written the other way round.")
+    k = got / expected
+    if k != 1 and any(math.isclose(k, m) or math.isclose(k, 1 / m) for m in (2, 3, 4, 8)):
+        return ("k_times", f"your number is {_number_text(k)} the expected one: a factor is "
+                "counted twice or missing.")
+    if abs(got - expected) == 1:
+        return ("off_by_one", "your number is off by exactly one: a count or an index is off "
+                "by one.")
+    return None
+
+
+def detect_pattern(got: Any, expected: Any) -> tuple[str, str] | None:
+    """``(name, hint)`` when ``got`` is a simple transform of ``expected``, else ``None``.
+
+    Recognises "k times the expected", "sign flipped", "offset by a constant", "off by one"
+    (a value +-1, or every value moved by one position), "different values merged" (integer
+    results) and "two axes swapped". The hints
+    describe the output, not the code, so they fit loops, views and library calls alike.
+    """
+    try:
+        if isinstance(got, torch.Tensor) and isinstance(expected, torch.Tensor):
+            return _tensor_pattern(got.detach(), expected)
+        if isinstance(expected, numbers.Real) and not isinstance(got, torch.Tensor):
+            return _number_pattern(got, expected)
+    except (RuntimeError, TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return None
+
+
 def _exception_feedback(question: Question, case: Case, error: Exception) -> Feedback:
     message = " ".join(str(error).split())
     if len(message) > 300:
@@ -264,10 +426,10 @@ def check(question: Question, student: Any) -> Feedback:
         summary = f"on {case.label}: {difference}"
         candidates = _mistakes_reproduced(question, got, case, expected)
         if not candidates:
-            return Feedback(question.function, False, summary,
-                            hint=f"no classic mistake matches; print your output and "
-                                 f"swin_edu's for {case.label} and compare them step by step.",
-                            case=case.label)
+            pattern = detect_pattern(got, expected)
+            hint = pattern[1] if pattern else generic_hint(question, case, difference)
+            return Feedback(question.function, False, summary, hint=hint,
+                            mistake=pattern[0] if pattern else None, case=case.label)
         mistake = _narrow(question, student, candidates, cases[position + 1:])
         return Feedback(question.function, False, summary, hint=mistake.hint,
                         mistake=mistake.name, case=case.label)

@@ -13,7 +13,7 @@ from swin_edu.grading.core import Case, Feedback, Mistake, Question, check
 from swin_edu.masks import MASKED_VALUE, region_labels
 from swin_edu.windows import cyclic_shift, window_partition
 
-__all__ = ["CYCLIC_SHIFT", "REGION_LABELS", "MASK_FROM_LABELS", "mask_from_labels",
+__all__ = ["CYCLIC_SHIFT", "REGION_LABELS", "MASK_FROM_LABELS",
            "check_cyclic_shift", "check_region_labels", "check_mask_from_labels"]
 
 
@@ -49,6 +49,7 @@ CYCLIC_SHIFT = Question(
     reference=cyclic_shift,
     cases=_shift_cases,
     signature="cyclic_shift(x, shift_size)",
+    reference_name="swin_edu.windows.cyclic_shift",
     mistakes=(
         Mistake("wrong_direction", "you rolled down and right. The official code rolls up and "
                 "left, torch.roll(x, shifts=(-S, -S), dims=(1, 2)), so the top S rows and left "
@@ -131,11 +132,25 @@ def mistake_labels_shift_zero_not_handled(H, W, window_size, shift_size):
     return labels
 
 
+def mistake_labels_collide(H, W, window_size, shift_size):
+    """Labels a region by row band + column band: different regions share a label."""
+    labels = torch.zeros(H, W, dtype=torch.long)
+    if shift_size == 0:
+        return labels
+    bands = (slice(0, -window_size), slice(-window_size, -shift_size),
+             slice(-shift_size, None))
+    for r, h in enumerate(bands):
+        for c, w in enumerate(bands):
+            labels[h, w] = r + c
+    return labels
+
+
 REGION_LABELS = Question(
     function="region_labels",
     reference=region_labels,
     cases=_labels_cases,
     signature="region_labels(H, W, window_size, shift_size)",
+    reference_name="swin_edu.masks.region_labels",
     mistakes=(
         Mistake("unrolled_map", "your labels describe the map before the cyclic shift. The "
                 "mask is built on the ROLLED map, where the bands are [0, H-M), [H-M, H-S) "
@@ -148,6 +163,10 @@ REGION_LABELS = Question(
                 "Count them row by row like the official loop (for h in slices: for w in "
                 "slices:), so label = 3 * row_band + column_band.",
                 mistake_labels_counted_by_columns),
+        Mistake("labels_collide", "different regions got the same label (for example the "
+                "top-right and bottom-left regions): the label must be unique for each pair "
+                "(row band, column band), e.g. 3 * row_band + column_band.",
+                mistake_labels_collide),
         Mistake("shift_zero_not_handled", "with shift_size=0, slice(-0, None) is slice(0, None): "
                 "the last band covers the whole map and every label becomes 8. Without a "
                 "shift there is a single region: return all zeros.",
@@ -156,8 +175,8 @@ REGION_LABELS = Question(
 )
 
 
-def mask_from_labels(labels: torch.Tensor, window_size: int,
-                     masked_value: float = MASKED_VALUE) -> torch.Tensor:
+def _expected_mask(labels: torch.Tensor, window_size: int,
+                   masked_value: float = MASKED_VALUE) -> torch.Tensor:
     """The additive mask of each window from a region-label map.
 
     Args:
@@ -176,9 +195,12 @@ def mask_from_labels(labels: torch.Tensor, window_size: int,
 
 def _mask_cases() -> list[Case]:
     sizes = [(4, 4, 2, 1), (6, 9, 3, 1), (8, 12, 4, 2)]
-    return [Case(f"region_labels({H}, {W}, window_size={M}, shift_size={S})"
-                 + (" (non-square)" if H != W else ""), (region_labels(H, W, M, S), M))
-            for H, W, M, S in sizes]
+    cases = [Case(f"region_labels({H}, {W}, window_size={M}, shift_size={S})"
+                  + (" (non-square)" if H != W else ""), (region_labels(H, W, M, S), M))
+             for H, W, M, S in sizes]
+    # A non-default masked_value: a hard-coded -100.0 must not pass.
+    return cases + [Case("region_labels(6, 4, window_size=2, shift_size=1) (non-square), "
+                         "masked_value=-7.5", (region_labels(6, 4, 2, 1), 2, -7.5))]
 
 
 def mistake_mask_inverted(labels, window_size, masked_value=-100.0):
@@ -224,9 +246,10 @@ def mistake_mask_boolean(labels, window_size, masked_value=-100.0):
 
 MASK_FROM_LABELS = Question(
     function="mask_from_labels",
-    reference=mask_from_labels,
+    reference=_expected_mask,
     cases=_mask_cases,
     signature="mask_from_labels(labels, window_size, masked_value=-100.0)",
+    reference_name="swin_edu.masks.shifted_window_mask(H, W, M, S, masked_value)",
     mistakes=(
         Mistake("inverted", "the mask is inverted: 0 where query and key share a label (they "
                 "were neighbours), masked_value where the labels differ.",
@@ -260,5 +283,5 @@ def check_region_labels(student) -> Feedback:
 
 
 def check_mask_from_labels(student) -> Feedback:
-    """Compare ``student(labels, window_size, masked_value)`` with :func:`mask_from_labels`."""
+    """Compare ``student(labels, window_size, masked_value)`` with the package's mask."""
     return check(MASK_FROM_LABELS, student)

@@ -58,6 +58,7 @@ PATCH_PARTITION = Question(
     reference=patch_partition,
     cases=_partition_cases,
     signature="patch_partition(images, patch_size=4)",
+    reference_name="swin_edu.patches.patch_partition",
     mistakes=(
         Mistake("pixels_before_channels", "flatten each patch as (C_in, p, p): channel first, "
                 "then the row, then the column inside the patch, the order in which a Conv2d "
@@ -120,6 +121,7 @@ MERGE_PATCHES = Question(
     reference=merge_patches,
     cases=_merge_cases,
     signature="merge_patches(x)",
+    reference_name="swin_edu.patches.merge_patches",
     mistakes=(
         Mistake("column_offset_first", "the official order is x0 = (0, 0), x1 = (1, 0), "
                 "x2 = (0, 1), x3 = (1, 1): the second token is the one BELOW (row offset 1), "

@@ -99,6 +99,7 @@ RELATIVE_POSITION_INDEX = Question(
     reference=relative_position_index,
     cases=_index_cases,
     signature="relative_position_index(window_size)",
+    reference_name="swin_edu.relative_position.relative_position_index",
     mistakes=(
         Mistake("no_row_multiplier", "without multiplying the shifted row offset by 2M-1, "
                 "different offsets share a bias: (dy, dx) = (1, 2) and (2, 1) both give the "
@@ -159,13 +160,15 @@ LOOKUP_BIAS = Question(
     reference=lookup_bias,
     cases=_lookup_cases,
     signature="lookup_bias(table, index)",
+    reference_name="swin_edu.relative_position.lookup_bias",
     mistakes=(
         Mistake("heads_last", "the bias is added to logits of shape (..., heads, N, N), so "
                 "heads must come first: gather to (N, N, heads), then .permute(2, 0, 1).",
                 mistake_heads_last),
-        Mistake("view_instead_of_permute", "view(heads, N, N) does not move the heads axis; it "
-                "re-cuts memory laid out as (N, N, heads), mixing values of different heads. "
-                "Gather to (N, N, heads), then .permute(2, 0, 1).",
+        Mistake("view_instead_of_permute", "values of different heads are mixed: entry "
+                "[h, i, j] must be table[index[i, j], h]. Re-cutting the gathered (N, N, heads) "
+                "values with view(heads, N, N) does this; move the axis instead "
+                "(.permute(2, 0, 1)) or fill the bias head by head.",
                 mistake_view_instead_of_permute),
         Mistake("bias_transposed", "your bias is indexed [head, key, query]: use "
                 "permute(2, 0, 1), not (2, 1, 0). The table is not symmetric, so the transpose "

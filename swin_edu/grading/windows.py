@@ -75,19 +75,20 @@ WINDOW_PARTITION = Question(
     reference=window_partition,
     cases=_partition_cases,
     signature="window_partition(x, window_size)",
+    reference_name="swin_edu.windows.window_partition",
     mistakes=(
         Mistake("column_major", "your windows are numbered column by column (top to bottom "
                 "first). The official order is row-major: left to right, then top to bottom, "
                 "which is permute(0, 1, 3, 2, 4, 5) after view(B, H/M, M, W/M, M, C). The mask "
                 "and window_reverse rely on this order.", mistake_partition_column_major),
         Mistake("view_only", _VIEW_ONLY_HINT, mistake_partition_view_only),
-        Mistake("dilated", "your windows are dilated: view(B, M, H/M, ...) makes the window "
-                "index the fast axis, so a window collects every (H/M)-th token. Split H as "
-                "(H/M, M): window index first, position inside the window second.",
+        Mistake("dilated", "your windows are dilated: each collects every (H/M)-th row "
+                "instead of M neighbouring rows. Row r of the map belongs to window row "
+                "r // M at position r % M (with view: split H as (H/M, M), not (M, H/M)).",
                 mistake_partition_dilated),
         Mistake("transposed_window", "each window comes out transposed: inside a window the "
-                "first axis must be the row (from H) and the second the column (from W). Use "
-                "permute(0, 1, 3, 2, 4, 5), not (0, 1, 3, 4, 2, 5).",
+                "first axis must be the row (from H) and the second the column (from W). With "
+                "view/permute: permute(0, 1, 3, 2, 4, 5), not (0, 1, 3, 4, 2, 5).",
                 mistake_partition_transposed_window),
         Mistake("batch_interleaved", "windows of different images are interleaved: keep the "
                 "batch axis first so that all of image 0's windows come first, in (b, nh, nw) "
@@ -144,20 +145,22 @@ WINDOW_REVERSE = Question(
     reference=window_reverse,
     cases=_reverse_cases,
     signature="window_reverse(windows, window_size, H, W)",
+    reference_name="swin_edu.windows.window_reverse",
     mistakes=(
         Mistake("view_only", "a reshape to (B, H, W, C) glues each window's M*M tokens into one "
                 "row strip. View as (B, H/M, W/M, M, M, C), permute(0, 1, 3, 2, 4, 5) so each "
                 "window row sits next to its neighbours, then reshape.",
                 mistake_reverse_view_only),
-        Mistake("height_width_swapped", "you split the window count as (W/M, H/M). Windows come "
-                "in rows of W/M, so view(B, H/M, W/M, M, M, C). A square map cannot show this "
-                "bug; only non-square maps do.", mistake_reverse_height_width_swapped),
+        Mistake("height_width_swapped", "you read the windows as rows of H/M. They come in "
+                "rows of W/M: window n sits at window row n // (W/M), window column n % (W/M) "
+                "(with view: view(B, H/M, W/M, M, M, C)). A square map cannot show this bug; "
+                "only non-square maps do.", mistake_reverse_height_width_swapped),
         Mistake("column_major", "you read the windows as if they were numbered column by "
                 "column; window_partition numbers them row-major (left to right, then top to "
                 "bottom), so view(B, H/M, W/M, M, M, C).", mistake_reverse_column_major),
-        Mistake("transposed_window", "each window is put back transposed: after view(B, H/M, "
-                "W/M, M, M, C) use permute(0, 1, 3, 2, 4, 5), which keeps each window's row "
-                "axis before its column axis.", mistake_reverse_transposed_window),
+        Mistake("transposed_window", "each window is put back transposed: a window's first "
+                "axis is its row and goes back along H (with view/permute: after view(B, H/M, "
+                "W/M, M, M, C) use permute(0, 1, 3, 2, 4, 5)).", mistake_reverse_transposed_window),
     ),
 )
 

@@ -1,0 +1,1 @@
+"""The teacher's side of the swin-edu assignments: collect, hidden-test verdicts, audit, summary."""

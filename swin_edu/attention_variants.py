@@ -297,7 +297,8 @@ def table5(stages: Sequence[int] = (1, 2, 3, 4), repeats: int = 10, batch_size: 
     rows = []
     for stage in stages:
         if stage not in range(1, len(num_heads) + 1):
-            raise ValueError(f"stages contains stage={stage!r}; expected each stage in "
+            raise ValueError(f"stages contains stage={stage!r}; num_heads={num_heads} lists "
+                             f"{len(num_heads)} stages, so expected each stage in "
                              f"1..{len(num_heads)}")
         side = image_size // 2 ** (stage + 1)
         if side % window_size or side == 0:

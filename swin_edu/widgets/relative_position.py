@@ -16,6 +16,16 @@ from swin_edu.widgets._base import Explorer, int_slider
 __all__ = ["RelativePositionExplorer"]
 
 
+class _Auto:
+    """Default ``window_size``: 2, or the window of the ``table`` when one is given."""
+
+    def __repr__(self) -> str:
+        return "2 (or the table's window)"
+
+
+AUTO = _Auto()
+
+
 def _check_table(table: Any, head: Any) -> tuple[torch.Tensor | None, int]:
     """A float32 CPU copy of a ``((2M-1)^2, heads)`` table, and ``head`` checked against it."""
     if table is None:
@@ -53,17 +63,17 @@ class RelativePositionExplorer(Explorer):
 
     slug = "relpos"
 
-    def __init__(self, window_size: int | None = None, query: int = 0,
+    def __init__(self, window_size: int = AUTO, query: int = 0,  # type: ignore[assignment]
                  table: torch.Tensor | None = None, head: int = 0) -> None:
         self._table, self._head = _check_table(table, head)
         if table is not None:
             table_window = (round(self._table.shape[0] ** 0.5) + 1) // 2
-            if window_size is not None and window_size != table_window:
+            if window_size is not AUTO and window_size != table_window:
                 raise ValueError(f"window_size={window_size!r} does not match the table, whose "
                                  f"{self._table.shape[0]} rows are a window_size="
                                  f"{table_window} table; leave window_size out")
             window_size = table_window
-        self._initial = dict(window_size=2 if window_size is None else window_size,
+        self._initial = dict(window_size=2 if window_size is AUTO else window_size,
                              query=query)
         super().__init__()
         if table is not None:

@@ -139,7 +139,8 @@ def check_floating(name: str, x: torch.Tensor, like: torch.Tensor | None = None)
                  if x.dtype == torch.uint8 else "")
         raise ArgumentTypeError(f"{name} has dtype {x.dtype}; expected a floating-point "
                                 f"tensor (convert with {name}.float(){image})")
-    if like is not None and x.dtype != like.dtype:
+    if like is not None and x.dtype != like.dtype and not torch.is_autocast_enabled(
+            x.device.type):  # autocast converts inputs itself
         raise ArgumentTypeError(f"{name} has dtype {x.dtype} but the weights are {like.dtype}; "
                                 f"convert with {name}.to({like.dtype}) or the model with "
                                 f".to({x.dtype})")

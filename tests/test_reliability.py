@@ -211,8 +211,9 @@ def test_editing_a_mask_cannot_change_another_model():
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
         before = small(3)(x)
-        cached_mask(8, 8, 2, 1, 1).fill_(1e4)  # a learner's edit of the mask they got
-        window_order(8, 8, 2, 1, 1)[0].zero_()
+        cpu = torch.device("cpu")  # the key the model's own calls use
+        cached_mask(8, 8, 2, 1, 1, device=cpu).fill_(1e4)  # a learner's edit of their mask
+        window_order(8, 8, 2, 1, 1, device=cpu)[0].zero_()
         after = small(3)(x)
     assert torch.equal(before, after)
 
@@ -291,9 +292,9 @@ def test_message_describes_the_current_state():
     explorer = MaskExplorer(H=8, W=8, window_size=4, shift_size=2)
     explorer.set(H=6)
     assert "H=6 is not divisible" in explorer.message
-    with pytest.raises(ValueError):
-        explorer.set(W=1000)
-    assert "H=6 is not divisible" in explorer.message  # still the state shown
+    with pytest.raises(ValueError, match="window=99"):
+        explorer.set(H=8, window=99)  # was: H=8 applied, the H=6 message left beside it
+    assert explorer.state["H"] == 6 and "H=6 is not divisible" in explorer.message
     explorer.set(H=8)
     assert explorer.message == "" and explorer.data
 
@@ -352,3 +353,33 @@ def test_models_still_save_and_load_through_a_buffer():
     load_checkpoint(other, torch.load(buffer, weights_only=True))
     x = torch.randn(1, 3, 32, 32)
     assert torch.equal(model(x), other(x))
+
+
+def test_export_is_the_supported_way_to_capture_the_model():
+    model, x = small(0), torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        expected = model(x)
+        exported = torch.export.export(model, (x,)).module()
+        assert torch.allclose(exported(x), expected, atol=1e-6)
+
+
+# -- issue 11, item 7: one vocabulary; NumPy integers are integers, bools are not ------------------
+
+def test_numpy_integers_are_accepted_and_bools_are_not():
+    from swin_edu.windows import cyclic_shift
+    x = torch.arange(16.0).view(1, 4, 4, 1)
+    assert torch.equal(cyclic_shift(x, np.int64(1)), cyclic_shift(x, 1))
+    assert torch.equal(shifted_window_mask(np.int64(8), 8, np.int32(4), np.int64(2)),
+                       shifted_window_mask(8, 8, 4, 2))
+    with pytest.raises(TypeError, match="shift_size=True"):
+        cyclic_shift(x, True)
+    with pytest.raises(ValueError, match=r"shift_size=1.5 must be a non-negative integer"):
+        shifted_window_mask(8, 8, 4, 1.5)
+
+
+def test_uint8_images_get_a_hint():
+    with pytest.raises(TypeError, match=r"images has dtype torch.uint8.*/ 255"):
+        small(0)(torch.zeros(1, 3, 32, 32, dtype=torch.uint8))
+    with pytest.raises(TypeError, match=r"images has dtype torch.float64 but the weights are "
+                                        r"torch.float32"):
+        small(0)(torch.zeros(1, 3, 32, 32, dtype=torch.float64))

@@ -32,7 +32,8 @@ from functools import lru_cache
 import torch
 import torch.nn.functional as F
 
-from swin_edu._checks import check_positive, check_rank, check_shift
+from swin_edu._checks import (ArgumentTypeError, check_bool, check_int, check_memory,
+                              check_positive, check_rank, check_shift, refuse_jit)
 from swin_edu.attention import WindowAttention, explicit_attention, shifted_window_attention
 from swin_edu.masks import MASKED_VALUE
 from swin_edu.windows import check_window_args, window_partition, window_reverse
@@ -56,6 +57,21 @@ def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tenso
     return explicit_attention(q, k, v, bias)
 
 
+def _check_inputs(x: torch.Tensor, attention: WindowAttention, fused: bool) -> None:
+    """``x`` ``(B, H, W, C)`` with ``C == attention.dim``, a WindowAttention, a bool."""
+    refuse_jit("attention_variants")
+    check_rank("x", x, 4, "(B, H, W, C)")
+    if not isinstance(attention, WindowAttention):
+        raise ArgumentTypeError(f"attention must be a swin_edu WindowAttention, got "
+                                f"{type(attention).__name__}")
+    if x.shape[-1] != attention.dim:
+        raise ValueError(f"x has {x.shape[-1]} channels; attention expects dim="
+                         f"{attention.dim}")
+    if not x.is_floating_point():
+        raise ArgumentTypeError(f"x has dtype {x.dtype}; expected a floating-point tensor")
+    check_bool("fused", fused)
+
+
 def global_msa(x: torch.Tensor, attention: WindowAttention, fused: bool = True) -> torch.Tensor:
     """Every token attends to every token (no window, no relative bias).
 
@@ -64,8 +80,10 @@ def global_msa(x: torch.Tensor, attention: WindowAttention, fused: bool = True) 
     Returns:
         ``(B, H, W, C)``.
     """
-    check_rank("x", x, 4, "(B, H, W, C)")
+    _check_inputs(x, attention, fused)
     B, H, W, C = x.shape
+    check_memory(f"global attention over x of shape {tuple(x.shape)} (H*W={H * W} tokens)",
+                 B * attention.num_heads * (H * W) ** 2 * x.element_size())
     q, k, v = attention.qkv(x.reshape(B, H * W, C)).chunk(3, dim=-1)
     q, k, v = (_split_heads(t, attention.num_heads) for t in (q, k, v))  # (B, heads, L, d)
     out = _attend(q, k, v, None, fused).transpose(1, 2).reshape(B, H, W, C)
@@ -74,6 +92,7 @@ def global_msa(x: torch.Tensor, attention: WindowAttention, fused: bool = True) 
 
 def window_msa(x: torch.Tensor, attention: WindowAttention, fused: bool = True) -> torch.Tensor:
     """W-MSA: attention inside each non-overlapping ``M x M`` window. ``(B, H, W, C)``."""
+    _check_inputs(x, attention, fused)
     return shifted_window_attention(x, attention, 0, fused=fused)
 
 
@@ -83,14 +102,14 @@ def shifted_window_cyclic(x: torch.Tensor, attention: WindowAttention,
 
     ``shift_size`` defaults to ``M // 2``.
     """
+    _check_inputs(x, attention, fused)
     shift = attention.window_size // 2 if shift_size is None else shift_size
     return shifted_window_attention(x, attention, shift, fused=fused)
 
 
-@lru_cache(maxsize=64)
 def padding_mask(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
     """Mask of the padded keys for :func:`shifted_window_padding`, built once per size (as
-    the cyclic variant's mask is).
+    the cyclic variant's mask is); every call returns a fresh copy.
 
     Returns:
         ``(nW, M*M, M*M)`` float, ``MASKED_VALUE`` where the key is padding, else ``0``, with
@@ -98,6 +117,15 @@ def padding_mask(H: int, W: int, window_size: int, shift_size: int) -> torch.Ten
         ``shift_size == 0``).
     """
     check_window_args(H, W, window_size, shift_size)
+    H, W, window_size, shift_size = int(H), int(W), int(window_size), int(shift_size)
+    M = window_size
+    check_memory(f"the padding mask of H={H}, W={W}, window_size={M}",
+                 (H + M) * (W + M) * M * M * 4)
+    return _padding_mask(H, W, window_size, shift_size).clone()
+
+
+@lru_cache(maxsize=64)
+def _padding_mask(H: int, W: int, window_size: int, shift_size: int) -> torch.Tensor:
     before = (window_size - shift_size) % window_size
     M = window_size
     with torch.inference_mode(False):  # a normal tensor: it is cached across modes
@@ -122,7 +150,7 @@ def shifted_window_padding(x: torch.Tensor, attention: WindowAttention,
     Returns:
         ``(B, H, W, C)``, equal to :func:`shifted_window_cyclic` (both mask with ``-100``).
     """
-    check_rank("x", x, 4, "(B, H, W, C)")
+    _check_inputs(x, attention, fused)
     B, H, W, C = x.shape
     M = attention.window_size
     S = M // 2 if shift_size is None else shift_size
@@ -162,9 +190,11 @@ def sliding_window_msa(x: torch.Tensor, attention: WindowAttention,
     Returns:
         ``(B, H, W, C)``.
     """
-    check_rank("x", x, 4, "(B, H, W, C)")
+    _check_inputs(x, attention, fused)
     B, H, W, C = x.shape
     M, heads = attention.window_size, attention.num_heads
+    check_memory(f"the neighbourhoods of x of shape {tuple(x.shape)} (M*M={M * M} copies)",
+                 2 * B * H * W * C * M * M * x.element_size())
     d = C // heads
     before, after = (M - 1) // 2, M // 2
     q, kv = attention.qkv(x).split((C, 2 * C), dim=-1)  # (B, H, W, C), (B, H, W, 2C)
@@ -206,7 +236,11 @@ def run_alternating(fns: Mapping[str, Callable[[], object]], repeats: int = 10,
     Returns:
         ``{name: [seconds of round 0, round 1, ...]}``.
     """
-    check_positive("repeats", repeats)
+    repeats = check_positive("repeats", repeats)
+    warmup = check_int("warmup", warmup, low=0)
+    if not isinstance(fns, Mapping) or not fns or not all(callable(f) for f in fns.values()):
+        raise ArgumentTypeError(f"fns must be a non-empty mapping name -> function of no "
+                                f"arguments, got {fns!r}")
     names = list(fns)
     for _ in range(warmup):
         for name in names:
@@ -244,6 +278,18 @@ def table5(stages: Sequence[int] = (1, 2, 3, 4), repeats: int = 10, batch_size: 
         ``heads``, ``ms`` (median), ``ratio`` (to the cyclic-shift variant of that stage, when
         timed: the median of the two times' ratio in each round), ``paper_ms`` and ``paper_ratio`` (``None`` where the paper has no entry).
     """
+    stages = _int_sequence("stages", stages, low=1)
+    num_heads = _int_sequence("num_heads", num_heads, low=1)
+    repeats, batch_size = check_positive("repeats", repeats), check_positive("batch_size",
+                                                                             batch_size)
+    image_size, window_size, embed_dim = (check_positive(name, value) for name, value in (
+        ("image_size", image_size), ("window_size", window_size), ("embed_dim", embed_dim)))
+    check_bool("fused", fused)
+    check_int("seed", seed, low=0)
+    if isinstance(variants, str) or (variants is not None and
+                                     not isinstance(variants, Sequence)):
+        raise ArgumentTypeError(f"variants={variants!r} must be a list of names from "
+                                f"{list(VARIANTS)} or None")
     names = list(VARIANTS) if variants is None else list(variants)
     for name in names:
         if name not in VARIANTS:
@@ -251,9 +297,11 @@ def table5(stages: Sequence[int] = (1, 2, 3, 4), repeats: int = 10, batch_size: 
     rows = []
     for stage in stages:
         if stage not in range(1, len(num_heads) + 1):
-            raise ValueError(f"stage={stage!r}; expected 1..{len(num_heads)}")
+            raise ValueError(f"stages contains stage={stage!r}; num_heads={num_heads} lists "
+                             f"{len(num_heads)} stages, so expected each stage in "
+                             f"1..{len(num_heads)}")
         side = image_size // 2 ** (stage + 1)
-        if side % window_size:
+        if side % window_size or side == 0:
             raise ValueError(f"stage {stage} of image_size={image_size} has a {side}x{side} "
                              f"map, not a multiple of window_size={window_size}; use "
                              f"image_size = {window_size * 2 ** (stage + 1)} * k")
@@ -277,6 +325,12 @@ def table5(stages: Sequence[int] = (1, 2, 3, 4), repeats: int = 10, batch_size: 
     return rows
 
 
+def _int_sequence(name: str, values: object, low: int) -> tuple[int, ...]:
+    if not isinstance(values, Sequence) or isinstance(values, str) or not values:
+        raise ArgumentTypeError(f"{name}={values!r} must be a non-empty sequence of integers")
+    return tuple(check_int(f"{name}[{i}]", v, low=low) for i, v in enumerate(values))
+
+
 def _paired_ratio(times: Sequence[float], reference: Sequence[float]) -> float:
     """Median over rounds of the ratio of two times measured in the same round: steadier
     than a ratio of medians when the machine's load changes during the run."""
@@ -296,6 +350,11 @@ def _timed_call(fn: Callable[..., torch.Tensor], x: torch.Tensor, attention: Win
 def format_table5(rows: Sequence[dict]) -> str:
     """Pivot :func:`table5` rows into the paper's layout: one line per method, one column per
     stage, ``time ms  xratio [paper xratio]`` in each cell."""
+    keys = {"variant", "stage", "resolution", "dim", "ms", "ratio", "paper_ratio"}
+    if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or not rows or not all(
+            isinstance(row, Mapping) and keys <= set(row) for row in rows):
+        raise ArgumentTypeError(f"rows must be the non-empty list of dicts table5() returns "
+                                f"(keys {sorted(keys)}), got {type(rows).__name__}")
     stages = sorted({row["stage"] for row in rows})
     names = list(dict.fromkeys(row["variant"] for row in rows))
     cell = {(row["variant"], row["stage"]): row for row in rows}

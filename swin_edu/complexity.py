@@ -21,15 +21,15 @@ from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from swin_edu._checks import check_positive
+from swin_edu._checks import ArgumentTypeError, check_int, check_positive
 
-__all__ = ["msa_flops", "wmsa_flops", "model_flops", "measured_flops", "count_parameters"]
+__all__ = ["msa_flops", "wmsa_flops", "model_flops", "measured_flops", "count_parameters",
+           "largest_activation_bytes"]
 
 
 def msa_flops(h: int, w: int, C: int) -> int:
     """Global multi-head self-attention on an ``h x w`` map: ``4hwC^2 + 2(hw)^2 C``."""
-    for name, value in (("h", h), ("w", w), ("C", C)):
-        check_positive(name, value)
+    h, w, C = (check_positive(name, value) for name, value in (("h", h), ("w", w), ("C", C)))
     return 4 * h * w * C ** 2 + 2 * (h * w) ** 2 * C
 
 
@@ -38,13 +38,14 @@ def wmsa_flops(h: int, w: int, C: int, M: int) -> int:
 
     Exact when ``M`` divides ``h`` and ``w``; otherwise it is the cost before padding.
     """
-    for name, value in (("h", h), ("w", w), ("C", C), ("M", M)):
-        check_positive(name, value)
+    h, w, C, M = (check_positive(name, value) for name, value in
+                  (("h", h), ("w", w), ("C", C), ("M", M)))
     return 4 * h * w * C ** 2 + 2 * M ** 2 * h * w * C
 
 
 def count_parameters(model: nn.Module) -> int:
     """Number of parameters (trainable or frozen), as Table 1 and timm report them."""
+    _check_module("model", model)
     return sum(p.numel() for p in model.parameters())
 
 
@@ -66,9 +67,8 @@ def model_flops(model: nn.Module, image_size: int | tuple[int, int] = 224) -> in
     official code counts on 4x too many tokens (0.0001 G for Swin-T). Windows are counted on
     the padded map, the work actually done.
     """
-    H, W = (image_size, image_size) if isinstance(image_size, int) else image_size
-    check_positive("image_size", H)
-    check_positive("image_size", W)
+    _check_swin(model)
+    H, W = image_pair(image_size)
     patch, dim = model.patch_size, model.embed_dim
     h, w = math.ceil(H / patch), math.ceil(W / patch)
     in_chans = model.patch_embed.proj.in_channels
@@ -93,7 +93,58 @@ def measured_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
     attention kernel is invisible to the counter, so attention runs on the math backend
     (plain matmuls) while counting. Norms, softmax and activations are not counted.
     """
+    if not callable(module):
+        raise ArgumentTypeError(f"module must be an nn.Module or a function of the inputs, got "
+                                f"{type(module).__name__}")
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), counter:
         module(*inputs)
     return counter.get_total_flops() // 2
+
+
+def image_pair(image_size: object, name: str = "image_size") -> tuple[int, int]:
+    """``H`` or ``(H, W)`` -> ``(H, W)``, both positive integers."""
+    if isinstance(image_size, (tuple, list)):
+        if len(image_size) != 2:
+            raise ValueError(f"{name}={image_size!r} has {len(image_size)} entries; expected H "
+                             f"or a pair (H, W)")
+        return (check_positive(f"{name}[0]", image_size[0]),
+                check_positive(f"{name}[1]", image_size[1]))
+    size = check_positive(name, image_size, hint="or a pair (H, W)")
+    return size, size
+
+
+def largest_activation_bytes(model: nn.Module, batch_size: int, H: int, W: int,
+                             element_size: int = 4) -> int:
+    """Bytes of the largest single tensor a forward pass of ``(batch_size, C_in, H, W)``
+    builds: the MLP hidden layer ``(B, h, w, mlp_ratio * C)``, the fused ``qkv``
+    ``(B, h', w', 3C)`` or the attention bias ``(B * nW, heads, M^2, M^2)``, at each stage
+    (``h', w'`` padded to whole windows). What the model's memory guard compares with
+    ``swin_edu._checks.MEMORY_LIMIT_BYTES``.
+    """
+    _check_swin(model)
+    B = check_int("batch_size", batch_size, low=0)
+    H, W = check_positive("H", H), check_positive("W", W)
+    M, dim = model.window_size, model.embed_dim
+    h, w = math.ceil(H / model.patch_size), math.ceil(W / model.patch_size)
+    largest = B * model.patch_embed.proj.in_channels * H * W
+    for i, heads in enumerate(model.num_heads):
+        hp, wp = math.ceil(h / M) * M, math.ceil(w / M) * M
+        largest = max(largest, B * h * w * int(dim * model.mlp_ratio), B * hp * wp * 3 * dim,
+                      B * hp * wp * heads * M * M, B * h * w * 4 * dim)
+        h, w, dim = math.ceil(h / 2), math.ceil(w / 2), dim * 2
+    return largest * element_size
+
+
+def _check_module(name: str, module: object) -> None:
+    if not isinstance(module, nn.Module):
+        raise ArgumentTypeError(f"{name} must be a torch.nn.Module, got {type(module).__name__}")
+
+
+def _check_swin(model: object) -> None:
+    _check_module("model", model)
+    missing = [a for a in ("patch_size", "embed_dim", "window_size", "layers", "num_heads",
+                           "mlp_ratio", "patch_embed") if not hasattr(model, a)]
+    if missing:
+        raise ArgumentTypeError(f"model must be a swin_edu SwinTransformer (it lacks "
+                                f"{missing}), got {type(model).__name__}")

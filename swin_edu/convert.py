@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from swin_edu._checks import check_positive
+from swin_edu._checks import ArgumentTypeError, check_positive, check_rank
 
 __all__ = ["from_hf", "resize_relative_position_bias_table", "load_checkpoint"]
 
@@ -59,6 +59,11 @@ def from_hf(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     Raises:
         ValueError: a key it does not recognise, or incomplete query/key/value triples.
     """
+    if not isinstance(state_dict, dict) or not all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state_dict.items()):
+        raise ArgumentTypeError(f"state_dict must be a dict of name -> tensor (e.g. "
+                                f"SwinForImageClassification(...).state_dict()), got "
+                                f"{type(state_dict).__name__}")
     converted: dict[str, torch.Tensor] = {}
     qkv_parts: dict[tuple[str, str], dict[str, torch.Tensor]] = {}
     for key, value in state_dict.items():
@@ -96,9 +101,10 @@ def resize_relative_position_bias_table(table: torch.Tensor,
     Returns:
         ``((2M'-1)^2, heads)``; ``table`` itself (a copy) when ``M' == M``.
     """
-    check_positive("new_window_size", new_window_size)
-    if table.dim() != 2:
-        raise ValueError(f"table has shape {tuple(table.shape)}; expected ((2M-1)^2, heads)")
+    new_window_size = check_positive("new_window_size", new_window_size)
+    check_rank("table", table, 2, "((2M-1)^2, heads)")
+    if not table.is_floating_point():
+        raise ArgumentTypeError(f"table has dtype {table.dtype}; expected a float bias table")
     side = round(table.shape[0] ** 0.5)
     if side * side != table.shape[0] or side % 2 == 0:
         raise ValueError(f"table has {table.shape[0]} rows; expected (2M-1)^2 rows for some "
@@ -113,23 +119,132 @@ def resize_relative_position_bias_table(table: torch.Tensor,
 
 
 def load_checkpoint(model: torch.nn.Module, checkpoint: str | Path | dict) -> torch.nn.Module:
-    """Load an official Swin checkpoint (``.pth`` path or its loaded dict) into ``model``.
+    """Load a Swin checkpoint (``.pth`` path or its loaded dict) into ``model``, all or nothing.
 
-    Drops the derived buffers (``relative_position_index``, ``attn_mask``), resizes bias
-    tables whose window differs from the model's, then loads strictly.
+    Accepts the official ``{"model": state_dict}`` file, a ``{"state_dict": ...}`` wrapper, a
+    bare state dict, keys prefixed ``module.`` (saved from ``DataParallel``) and Hugging Face
+    state dicts (converted with :func:`from_hf`). Drops the derived buffers
+    (``relative_position_index``, ``attn_mask``) and resizes bias tables whose window differs
+    from the model's. Every key and shape is checked *before* anything is copied, so on
+    failure the model is untouched.
+
+    Raises:
+        ValueError: not a checkpoint (with what the file holds instead), or keys/shapes that
+            do not match ``model``: the first differing keys with both shapes, and the
+            variant, window and class count the checkpoint appears to have.
     """
-    if not isinstance(checkpoint, dict):
-        checkpoint = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    state = checkpoint.get("model", checkpoint)
+    if not isinstance(model, torch.nn.Module):
+        raise ArgumentTypeError(f"model must be a torch.nn.Module (e.g. swin_edu.model."
+                                f"swin_t()), got {type(model).__name__}")
+    state = _state_dict_of(_read(checkpoint))
     own = model.state_dict()
     clean = {}
     for key, value in state.items():
         if key.endswith(("relative_position_index", "attn_mask")):
             continue
         if key.endswith("relative_position_bias_table") and key in own \
-                and own[key].shape != value.shape:
+                and own[key].shape != value.shape and value.dim() == 2 \
+                and value.shape[1] == own[key].shape[1]:
             target_window = (round(own[key].shape[0] ** 0.5) + 1) // 2  # rows = (2M'-1)^2
             value = resize_relative_position_bias_table(value, target_window)
         clean[key] = value
+    problems = _mismatches(own, clean)
+    if problems:
+        raise ValueError("load_checkpoint: the checkpoint does not fit the model; nothing was "
+                         "loaded.\n" + "\n".join(problems) + "\n" + _describe_checkpoint(clean)
+                         + "\nthe model: " + _describe_checkpoint(own, prefix=""))
     model.load_state_dict(clean, strict=True)
     return model
+
+
+def _read(checkpoint: object) -> object:
+    """The loaded object of a path, or ``checkpoint`` itself."""
+    if isinstance(checkpoint, (str, Path)):
+        path = Path(checkpoint)
+        if not path.is_file():
+            raise FileNotFoundError(f"checkpoint={str(checkpoint)!r}: no such file")
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # pickle, zip and weights-only errors alike
+            raise ValueError(f"checkpoint={str(checkpoint)!r} is not a PyTorch checkpoint that "
+                             f"torch.load(weights_only=True) can read ({type(error).__name__}: "
+                             f"{str(error).splitlines()[0] if str(error) else ''})") from None
+    return checkpoint
+
+
+def _state_dict_of(obj: object) -> dict[str, torch.Tensor]:
+    """Unwrap ``{"model": ...}`` / ``{"state_dict": ...}`` and ``module.`` prefixes; convert
+    Hugging Face keys."""
+    what = "checkpoint"
+    for _ in range(3):  # e.g. {"state_dict": {"model": ...}}
+        if isinstance(obj, dict):
+            inner = [k for k in ("model", "state_dict", "model_state_dict") if k in obj
+                     and isinstance(obj[k], dict)]
+            if inner:
+                what, obj = f"{what}[{inner[0]!r}]", obj[inner[0]]
+    if isinstance(obj, torch.Tensor):
+        raise ValueError(f"{what} is a single tensor of shape {tuple(obj.shape)}, not a state "
+                         f"dict (a dict of parameter name -> tensor)")
+    if not isinstance(obj, dict) or not obj:
+        raise ValueError(f"{what} is {type(obj).__name__}"
+                         f"{' (empty)' if isinstance(obj, dict) else ''}, not a state dict "
+                         f"(a dict of parameter name -> tensor, or the official "
+                         f"{{'model': state_dict}} file)")
+    bad = [k for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
+    if bad:
+        raise ValueError(f"{what} is a dict but not a state dict: {bad[0]!r} maps to "
+                         f"{type(obj[bad[0]]).__name__}, not a tensor (keys: "
+                         f"{list(obj)[:5]})")
+    if all(k.startswith("module.") for k in obj):
+        obj = {k.removeprefix("module."): v for k, v in obj.items()}
+    if any(k.startswith(("swin.", "embeddings.", "encoder.")) for k in obj):
+        obj = from_hf(obj)
+    return obj
+
+
+def _mismatches(own: dict[str, torch.Tensor], new: dict[str, torch.Tensor],
+                limit: int = 5) -> list[str]:
+    """Lines naming the first differing keys (missing, unexpected, other shape)."""
+    lines = []
+    shapes = [f"  {k}: checkpoint {tuple(new[k].shape)}, model {tuple(own[k].shape)}"
+              for k in own if k in new and new[k].shape != own[k].shape]
+    missing = [f"  {k} {tuple(own[k].shape)}" for k in own if k not in new]
+    unexpected = [f"  {k} {tuple(new[k].shape)}" for k in new if k not in own]
+    for title, items in (("other shapes", shapes), ("missing from the checkpoint", missing),
+                         ("not in the model", unexpected)):
+        if items:
+            more = f" (first {limit} of {len(items)})" if len(items) > limit else ""
+            lines += [f"{title}{more}:"] + items[:limit]
+    return lines
+
+
+def _describe_checkpoint(state: dict[str, torch.Tensor], prefix: str = "the checkpoint "
+                         ) -> str:
+    """What a state dict looks like: embed_dim, depths, heads, window, classes, variant."""
+    from swin_edu.model import VARIANTS  # here: model does not import convert
+
+    embed = state.get("patch_embed.proj.weight")
+    if embed is None or embed.dim() != 4:
+        return f"{prefix}has no patch_embed.proj.weight: not a Swin (v1) state dict?"
+    depths: dict[int, int] = {}
+    heads: dict[int, int] = {}
+    window = None
+    for key, value in state.items():
+        match = re.match(r"layers\.(\d+)\.blocks\.(\d+)\.", key)
+        if match:
+            stage, block = int(match[1]), int(match[2])
+            depths[stage] = max(depths.get(stage, 0), block + 1)
+            if key.endswith("relative_position_bias_table") and value.dim() == 2:
+                heads[stage] = value.shape[1]
+                window = (round(value.shape[0] ** 0.5) + 1) // 2
+    depth_t = tuple(depths[i] for i in sorted(depths))
+    head_t = tuple(heads.get(i, 0) for i in sorted(depths))
+    dim = embed.shape[0]
+    head = state.get("head.weight")
+    classes = head.shape[0] if head is not None and head.dim() == 2 else 0
+    variant = next((f"Swin-{name}" for name, cfg in VARIANTS.items()
+                    if cfg["embed_dim"] == dim and tuple(cfg["depths"]) == depth_t
+                    and tuple(cfg["num_heads"]) == head_t), "not a standard variant")
+    return (f"{prefix}looks like {variant}: embed_dim={dim}, depths={depth_t}, "
+            f"num_heads={head_t}, window_size={window}, num_classes={classes}, "
+            f"in_chans={embed.shape[1]}, patch_size={embed.shape[2]}")

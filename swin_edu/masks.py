@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import torch
 
-from swin_edu._checks import check_positive, check_shift, check_divisible
+from swin_edu._checks import (check_divisible, check_memory, check_positive, check_real,
+                              check_shift)
 from swin_edu.windows import shift_pair, window_partition
 
 __all__ = ["region_labels", "shifted_window_mask", "MASKED_VALUE"]
@@ -56,12 +57,13 @@ def region_labels(H: int, W: int, window_size: int,
         zeros when the shift is 0. Equal to the official code's ``img_mask[0, :, :, 0]``.
     """
     shift_h, shift_w = shift_pair(shift_size)
-    for name, size in (("H", H), ("W", W), ("window_size", window_size)):
-        check_positive(name, size)
+    H, W, window_size = (check_positive(name, size) for name, size in
+                         (("H", H), ("W", W), ("window_size", window_size)))
     check_divisible("H", H, window_size)
     check_divisible("W", W, window_size)
     check_shift(shift_h, window_size)
     check_shift(shift_w, window_size)
+    check_memory(f"region labels of H={H}, W={W}", 3 * H * W * 8)
     rows = _axis_bands(H, window_size, shift_h)
     cols = _axis_bands(W, window_size, shift_w)
     return 3 * rows[:, None] + cols[None, :]
@@ -76,12 +78,17 @@ def shifted_window_mask(H: int, W: int, window_size: int, shift_size: int | tupl
         window_size: ``M``.
         shift_size: ``S`` in ``[0, M)`` or a pair ``(S_h, S_w)``.
         masked_value: added to forbidden query/key pairs; ``-100.0`` as in the official code.
+            Must be finite and negative (``-inf`` is refused: see the module docstring).
     Returns:
         ``(nW, M*M, M*M)`` float tensor, ``nW = (H/M) * (W/M)`` in row-major window order;
         entry ``[w, i, j]`` is ``0`` when query ``i`` may attend to key ``j`` in window ``w``,
         else ``masked_value``. Symmetric, zero on the diagonal, all zeros when the shift is 0.
     """
+    masked_value = check_real("masked_value", masked_value, high=0.0, high_open=True,
+                              hint="the official code uses -100.0")
     labels = region_labels(H, W, window_size, shift_size)
+    check_memory(f"the mask of H={H}, W={W}, window_size={window_size}",
+                 H * W * window_size ** 2 * 4 * 2)  # float mask + bool comparison
     label_windows = window_partition(labels[None, :, :, None], window_size)  # (nW, M, M, 1)
     label_windows = label_windows.reshape(-1, window_size * window_size)  # (nW, M*M)
     # The official code writes mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2); only

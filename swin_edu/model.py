@@ -22,7 +22,9 @@ import math
 import torch
 from torch import nn
 
-from swin_edu._checks import check_positive, check_rank, check_shift
+from swin_edu._checks import (ArgumentTypeError, check_bool, check_floating, check_int,
+                              check_memory, check_positive, check_probability, check_rank,
+                              check_real, check_shift, refuse_jit)
 from swin_edu.attention import WindowAttention, shifted_window_attention
 from swin_edu.patches import PatchEmbed, PatchMerging
 from swin_edu.windows import pad_to_window
@@ -43,9 +45,8 @@ class DropPath(nn.Module):
 
     def __init__(self, drop_prob: float = 0.0) -> None:
         super().__init__()
-        if not 0.0 <= drop_prob < 1.0:
-            raise ValueError(f"drop_path={drop_prob} must be in [0, 1); the official Swin-T "
-                             f"uses a schedule rising to drop_path_rate=0.2")
+        drop_prob = check_probability("drop_path", drop_prob, hint="the official Swin-T uses "
+                                      "a schedule rising to drop_path_rate=0.2")
         self.drop_prob = drop_prob
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -115,11 +116,12 @@ class SwinTransformerBlock(nn.Module):
                  attn_drop: float = 0.0, drop_path: float = 0.0,
                  shift_rule: str = "official") -> None:
         super().__init__()
-        check_positive("window_size", window_size)
-        check_shift(shift_size, window_size)
+        dim = check_positive("dim", dim)
+        window_size = check_positive("window_size", window_size)
+        shift_size = check_shift(shift_size, window_size)
         check_shift_rule(shift_rule)
-        if mlp_ratio <= 0:
-            raise ValueError(f"mlp_ratio={mlp_ratio} must be positive; Swin uses 4.0")
+        _check_mlp_ratio(mlp_ratio, dim)
+        drop = check_probability("drop", drop)
         self.window_size = window_size
         self.shift_size = shift_size
         self.shift_rule = shift_rule
@@ -155,7 +157,8 @@ class BasicLayer(nn.Module):
                  attn_drop: float = 0.0, drop_path: float | list[float] = 0.0,
                  downsample: bool = False, shift_rule: str = "official") -> None:
         super().__init__()
-        check_positive("depth", depth)
+        depth = check_positive("depth", depth)
+        check_bool("downsample", downsample)
         check_shift_rule(shift_rule)
         rates = drop_path if isinstance(drop_path, list) else [drop_path] * depth
         if len(rates) != depth:
@@ -195,13 +198,19 @@ class SwinTransformer(nn.Module):
         for name, value in (("img_size", img_size), ("patch_size", patch_size),
                             ("embed_dim", embed_dim), ("window_size", window_size)):
             check_positive(name, value)
+        depths, num_heads = _stage_tuple("depths", depths), _stage_tuple("num_heads", num_heads)
         if not depths:
             raise ValueError("depths=() must list at least one stage, e.g. (2, 2, 6, 2)")
-        if num_classes < 0:
-            raise ValueError(f"num_classes={num_classes} must be >= 0 (0 gives features)")
+        num_classes = check_int("num_classes", num_classes, low=0, hint="0 gives features")
         if len(depths) != len(num_heads):
             raise ValueError(f"depths={depths} and num_heads={num_heads} must have one entry "
                              f"per stage")
+        _check_mlp_ratio(mlp_ratio, embed_dim)
+        for name, rate in (("drop_rate", drop_rate), ("attn_drop_rate", attn_drop_rate),
+                           ("drop_path_rate", drop_path_rate)):
+            check_probability(name, rate)
+        for name, flag in (("qkv_bias", qkv_bias), ("ape", ape), ("patch_norm", patch_norm)):
+            check_bool(name, flag)
         self.img_size = img_size
         self.patch_size = patch_size
         self.window_size = window_size
@@ -232,7 +241,18 @@ class SwinTransformer(nn.Module):
         self.apply(_init_weights)
 
     def forward_features(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, in_chans, H, W)`` -> pooled features ``(B, num_features)``."""
+        """``(B, in_chans, H, W)`` -> pooled features ``(B, num_features)``.
+
+        Refuses (``ValueError``) an input whose largest intermediate tensor would exceed
+        ``swin_edu._checks.MEMORY_LIMIT_BYTES`` (see ``complexity.largest_activation_bytes``).
+        """
+        refuse_jit("SwinTransformer")
+        check_rank("images", images, 4, "(B, in_chans, H, W)")
+        check_floating("images", images, self.patch_embed.proj.weight)
+        from swin_edu.complexity import largest_activation_bytes  # (complexity reads models)
+        check_memory(f"the forward pass of images {tuple(images.shape)}",
+                     largest_activation_bytes(self, images.shape[0], images.shape[2],
+                                              images.shape[3], images.element_size()))
         x = self.patch_embed(images)  # (B, H/4, W/4, C)
         if self.absolute_pos_embed is not None:
             side = self.patches_resolution
@@ -256,6 +276,22 @@ def check_shift_rule(shift_rule: str) -> None:
         raise ValueError(f"shift_rule={shift_rule!r}; expected one of {SHIFT_RULES}: "
                          f"'official' (the official code and Hugging Face) or 'per_axis' "
                          f"(torchvision)")
+
+
+def _check_mlp_ratio(mlp_ratio: float, dim: int) -> None:
+    """``mlp_ratio`` real, with a hidden layer of at least one unit (``int(dim * ratio)``)."""
+    check_real("mlp_ratio", mlp_ratio, low=0.0, low_open=True, hint="Swin uses 4.0")
+    if int(dim * mlp_ratio) < 1:
+        raise ValueError(f"mlp_ratio={mlp_ratio} gives an MLP hidden size of int({dim} * "
+                         f"{mlp_ratio}) = 0; use at least {1 / dim:.3g} (Swin uses 4.0)")
+
+
+def _stage_tuple(name: str, values: object) -> tuple[int, ...]:
+    """One positive integer per stage."""
+    if not isinstance(values, (tuple, list)):
+        raise ArgumentTypeError(f"{name}={values!r} must be a tuple with one positive integer per "
+                        f"stage, e.g. (2, 2, 6, 2)")
+    return tuple(check_positive(f"{name}[{i}]", v) for i, v in enumerate(values))
 
 
 def _init_weights(module: nn.Module) -> None:
@@ -307,16 +343,17 @@ def stage_shapes(variant: str | SwinTransformer, image_size: int | tuple[int, in
         embed_dim, depths, heads = variant.embed_dim, variant.depths, variant.num_heads
         patch, window = variant.patch_size, variant.window_size
         in_chans = variant.patch_embed.proj.in_channels
-    elif variant in VARIANTS:
+    elif isinstance(variant, str) and variant in VARIANTS:
         embed_dim, depths, heads = (VARIANTS[variant][k] for k in ("embed_dim", "depths",
                                                                   "num_heads"))
         patch, window, in_chans = 4, 7, 3
     else:
         raise ValueError(f"variant={variant!r}; expected one of {sorted(VARIANTS)} or a "
                          f"SwinTransformer")
-    H, W = (image_size, image_size) if isinstance(image_size, int) else image_size
-    check_positive("image_size", H)
-    check_positive("image_size", W)
+    from swin_edu.complexity import image_pair
+
+    H, W = image_pair(image_size)
+    batch_size = check_int("batch_size", batch_size, low=0)
     h, w, c = math.ceil(H / patch), math.ceil(W / patch), embed_dim
     steps = [dict(name="image", shape=(batch_size, in_chans, H, W)),
              dict(name="patch embedding", shape=(batch_size, h, w, c))]

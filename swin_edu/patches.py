@@ -19,7 +19,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from swin_edu._checks import check_positive, check_rank
+from swin_edu._checks import (NotScriptable, check_bool, check_floating, check_positive,
+                              check_rank, refuse_jit)
 
 __all__ = ["PatchEmbed", "PatchMerging", "patch_partition", "merge_patches"]
 
@@ -33,8 +34,9 @@ def patch_partition(images: torch.Tensor, patch_size: int = 4) -> torch.Tensor:
         ``(B, H/p, W/p, p*p*C_in)``; each patch is flattened as ``(C_in, p, p)``, the order in
         which a Conv2d weight ``(C, C_in, p, p)`` reads it.
     """
+    refuse_jit("patch_partition")
     check_rank("images", images, 4, "(B, C_in, H, W)")
-    check_positive("patch_size", patch_size)
+    patch_size = check_positive("patch_size", patch_size)
     H, W = images.shape[-2:]
     for name, size in (("H", H), ("W", W)):
         if size % patch_size:
@@ -52,6 +54,7 @@ def merge_patches(x: torch.Tensor) -> torch.Tensor:
         ``(B, H/2, W/2, 4C)``; channels ``[0:C]`` from ``(2i, 2j)``, ``[C:2C]`` from
         ``(2i+1, 2j)``, ``[2C:3C]`` from ``(2i, 2j+1)``, ``[3C:4C]`` from ``(2i+1, 2j+1)``.
     """
+    refuse_jit("merge_patches")
     check_rank("x", x, 4, "(B, H, W, C)")
     H, W = x.shape[1:3]
     if H % 2 or W % 2:
@@ -64,7 +67,7 @@ def merge_patches(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x0, x1, x2, x3], dim=-1)  # (B, H/2, W/2, 4C)
 
 
-class PatchEmbed(nn.Module):
+class PatchEmbed(NotScriptable, nn.Module):
     """Patch partition + linear embedding as one strided convolution.
 
     ``(B, C_in, H, W)`` -> ``(B, H/p, W/p, C)``. Images whose sides are not multiples of
@@ -75,15 +78,18 @@ class PatchEmbed(nn.Module):
     def __init__(self, patch_size: int = 4, in_chans: int = 3, embed_dim: int = 96,
                  patch_norm: bool = True) -> None:
         super().__init__()
-        for name, value in (("patch_size", patch_size), ("in_chans", in_chans),
-                            ("embed_dim", embed_dim)):
-            check_positive(name, value)
+        patch_size, in_chans, embed_dim = (
+            check_positive(name, value) for name, value in
+            (("patch_size", patch_size), ("in_chans", in_chans), ("embed_dim", embed_dim)))
+        check_bool("patch_norm", patch_norm)
         self.patch_size = patch_size
         self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
         self.norm = nn.LayerNorm(embed_dim) if patch_norm else nn.Identity()
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        refuse_jit("PatchEmbed")
         check_rank("images", images, 4, "(B, C_in, H, W)")
+        check_floating("images", images, self.proj.weight)
         if images.shape[1] != self.proj.in_channels:
             raise ValueError(f"images has {images.shape[1]} channels; expected in_chans="
                              f"{self.proj.in_channels}")
@@ -96,7 +102,7 @@ class PatchEmbed(nn.Module):
         return self.norm(x)
 
 
-class PatchMerging(nn.Module):
+class PatchMerging(NotScriptable, nn.Module):
     """Halve the resolution and double the channels: ``(B, H, W, C)`` -> ``(B, H/2, W/2, 2C)``.
 
     Odd sides are zero-padded at the bottom/right first (as torchvision and Hugging Face do).
@@ -106,13 +112,15 @@ class PatchMerging(nn.Module):
 
     def __init__(self, dim: int) -> None:
         super().__init__()
-        check_positive("dim", dim)
+        dim = check_positive("dim", dim)
         self.dim = dim
         self.norm = nn.LayerNorm(4 * dim)
         self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        refuse_jit("PatchMerging")
         check_rank("x", x, 4, "(B, H, W, C)")
+        check_floating("x", x, self.reduction.weight)
         if x.shape[-1] != self.dim:
             raise ValueError(f"x has {x.shape[-1]} channels; expected dim={self.dim}")
         H, W = x.shape[1:3]

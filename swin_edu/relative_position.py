@@ -19,7 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from swin_edu._checks import check_positive
+from swin_edu._checks import (ArgumentTypeError, NotScriptable, check_memory, check_positive,
+                              check_rank)
 
 __all__ = ["window_coords", "relative_coords", "relative_position_index", "lookup_bias",
            "RelativePositionBias"]
@@ -27,7 +28,10 @@ __all__ = ["window_coords", "relative_coords", "relative_position_index", "looku
 
 def window_coords(window_size: int) -> torch.Tensor:
     """``(2, M*M)`` row and column of each token of a window, tokens in row-major order."""
-    check_positive("window_size", window_size)
+    window_size = check_positive("window_size", window_size)
+    # relative_coords and relative_position_index build a few (M*M, M*M) long tensors
+    check_memory(f"the relative position index of window_size={window_size}",
+                 3 * window_size ** 4 * 8)
     grid = torch.meshgrid(torch.arange(window_size), torch.arange(window_size), indexing="ij")
     return torch.stack(grid).flatten(1)  # (2, M*M)
 
@@ -65,13 +69,30 @@ def lookup_bias(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         index: ``(M*M, M*M)`` from :func:`relative_position_index`.
     Returns:
         ``(num_heads, M*M, M*M)``, ready to add to attention logits ``(..., heads, N, N)``.
+    Raises:
+        ValueError: an index outside ``[0, rows)``. Python would wrap a negative index to the
+            end of the table: the classic "forgot the ``+ M - 1``" mistake, refused here.
     """
+    check_rank("table", table, 2, "((2M-1)^2, num_heads)")
+    check_rank("index", index, 2, "(M*M, M*M)")
+    if index.dtype not in (torch.long, torch.int32, torch.int16, torch.int8, torch.uint8):
+        raise ArgumentTypeError(f"index has dtype {index.dtype}; expected an integer tensor "
+                                f"(torch.long) of table rows")
+    if index.shape[0] != index.shape[1]:
+        raise ValueError(f"index has shape {tuple(index.shape)}; expected a square (M*M, M*M)")
+    rows = table.shape[0]
+    # (not while torch.compile traces: reading a value back would break the graph there)
+    if index.numel() and not torch.compiler.is_compiling() and (
+            int(index.min()) < 0 or int(index.max()) >= rows):
+        raise ValueError(f"index has values in [{int(index.min())}, {int(index.max())}], outside "
+                         f"the table's rows [0, {rows}); did you forget the + (M - 1) shift or "
+                         f"the * (2M - 1) multiply?")
     tokens = index.shape[0]
     bias = table[index.reshape(-1)].view(tokens, tokens, table.shape[1])  # (N, N, heads)
     return bias.permute(2, 0, 1).contiguous()
 
 
-class RelativePositionBias(nn.Module):
+class RelativePositionBias(NotScriptable, nn.Module):
     """Learnable relative position bias for one window size.
 
     The table is a parameter named ``relative_position_bias_table`` (official key name); the
@@ -80,8 +101,8 @@ class RelativePositionBias(nn.Module):
 
     def __init__(self, window_size: int, num_heads: int) -> None:
         super().__init__()
-        check_positive("window_size", window_size)
-        check_positive("num_heads", num_heads)
+        window_size = check_positive("window_size", window_size)
+        num_heads = check_positive("num_heads", num_heads)
         self.window_size = window_size
         self.num_heads = num_heads
         self.relative_position_bias_table = nn.Parameter(

@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 
-from swin_edu._checks import check_divisible, check_positive, check_rank, check_shift
+from swin_edu._checks import (ArgumentTypeError, check_divisible, check_int, check_positive,
+                              check_rank, check_shift, refuse_jit)
 
 __all__ = ["window_partition", "window_reverse", "cyclic_shift", "reverse_cyclic_shift", "shift_pair",
            "pad_to_window", "num_windows"]
@@ -21,8 +22,8 @@ __all__ = ["window_partition", "window_reverse", "cyclic_shift", "reverse_cyclic
 
 def num_windows(H: int, W: int, window_size: int) -> int:
     """Number of ``window_size x window_size`` windows that tile an ``H x W`` map."""
-    for name, size in (("H", H), ("W", W), ("window_size", window_size)):
-        check_positive(name, size)
+    H, W, window_size = (check_positive(name, size) for name, size in
+                         (("H", H), ("W", W), ("window_size", window_size)))
     check_divisible("H", H, window_size)
     check_divisible("W", W, window_size)
     return (H // window_size) * (W // window_size)
@@ -38,8 +39,9 @@ def window_partition(x: torch.Tensor, window_size: int) -> torch.Tensor:
         ``(B * nW, M, M, C)`` with ``nW = (H / M) * (W / M)``, windows in row-major order
         (image 0's windows first).
     """
+    refuse_jit("window_partition")
     check_rank("x", x, 4, "(B, H, W, C)")
-    check_positive("window_size", window_size)
+    window_size = check_positive("window_size", window_size)
     _, H, W, _ = x.shape
     num_windows(H, W, window_size)
     windows = rearrange(x, "b (nh m1) (nw m2) c -> (b nh nw) m1 m2 c",
@@ -57,6 +59,7 @@ def window_reverse(windows: torch.Tensor, window_size: int, H: int, W: int) -> t
     Returns:
         ``(B, H, W, C)``.
     """
+    refuse_jit("window_reverse")
     check_rank("windows", windows, 4, "(B * num_windows, M, M, C)")
     nW = num_windows(H, W, window_size)
     if windows.shape[1] != window_size or windows.shape[2] != window_size:
@@ -105,8 +108,9 @@ def pad_to_window(x: torch.Tensor, window_size: int) -> tuple[torch.Tensor, int,
     Returns:
         ``(padded, pad_h, pad_w)`` with ``padded`` of shape ``(B, H + pad_h, W + pad_w, C)``.
     """
+    refuse_jit("pad_to_window")
     check_rank("x", x, 4, "(B, H, W, C)")
-    check_positive("window_size", window_size)
+    window_size = check_positive("window_size", window_size)
     _, H, W, _ = x.shape
     pad_h = (-H) % window_size
     pad_w = (-W) % window_size
@@ -116,17 +120,26 @@ def pad_to_window(x: torch.Tensor, window_size: int) -> tuple[torch.Tensor, int,
 
 
 def shift_pair(shift_size: int | tuple[int, int]) -> tuple[int, int]:
-    """``S`` -> ``(S, S)``; a pair ``(S_h, S_w)`` is checked and returned as a tuple."""
-    pair = (shift_size, shift_size) if isinstance(shift_size, int) else tuple(shift_size)
-    if len(pair) != 2 or any(not isinstance(s, int) or s < 0 for s in pair):
-        raise ValueError(f"shift_size={shift_size!r} must be a non-negative int or a pair of them")
-    return pair  # type: ignore[return-value]
+    """``S`` -> ``(S, S)``; a pair ``(S_h, S_w)`` is checked and returned as a tuple of ints."""
+    if isinstance(shift_size, (tuple, list)):
+        if len(shift_size) != 2:
+            raise ValueError(f"shift_size={shift_size!r} has {len(shift_size)} entries; expected "
+                             f"one integer S or a pair (S_h, S_w)")
+        pair = shift_size
+    else:
+        pair = (shift_size, shift_size)
+    try:
+        return tuple(check_int("shift_size", s, low=0) for s in pair)  # type: ignore[return-value]
+    except ArgumentTypeError:
+        raise ArgumentTypeError(f"shift_size={shift_size!r} must be a non-negative integer S or "
+                                f"a pair (S_h, S_w) of them") from None
 
 
-def check_window_args(H: int, W: int, window_size: int, shift_size: int) -> None:
+def check_window_args(H: int, W: int, window_size: int, shift_size: int,
+                      shift_name: str = "shift_size") -> None:
     """Validate a window configuration: positive sizes, divisibility, ``0 <= S < M``."""
-    for name, size in (("H", H), ("W", W), ("window_size", window_size)):
-        check_positive(name, size)
+    H, W, window_size = (check_positive(name, size) for name, size in
+                         (("H", H), ("W", W), ("window_size", window_size)))
     check_divisible("H", H, window_size)
     check_divisible("W", W, window_size)
-    check_shift(shift_size, window_size)
+    check_shift(shift_size, window_size, shift_name)

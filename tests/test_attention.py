@@ -128,13 +128,14 @@ def test_window_order_is_roll_then_partition():
     assert torch.equal(order[inverse], torch.arange(54))
 
 
-def test_cached_bias_follows_the_table():
-    """Inference reuses the looked-up bias; an in-place update of the table must show."""
+def test_bias_follows_the_table():
+    """An in-place update of the table, or a load, shows in the next inference call (the
+    package once cached the bias here; kept as a guard against bringing a stale one back)."""
     attn = strong_attention(8, 2, 2, seed=0)
     x = torch.randn(2, 4, 4, 8)
     with torch.no_grad():
         before = shifted_window_attention(x, attn, 1)
-        assert torch.equal(shifted_window_attention(x, attn, 1), before)  # served from cache
+        assert torch.equal(shifted_window_attention(x, attn, 1), before)  # deterministic
         attn.relative_position_bias_table.add_(1.0 + attn.relative_position_bias_table)
         after = shifted_window_attention(x, attn, 1)
         attn.load_state_dict({k: v.clone() for k, v in strong_attention(8, 2, 2, 1)
@@ -147,7 +148,8 @@ def test_cached_bias_follows_the_table():
 
 
 def test_bias_table_gets_gradients_after_inference():
-    """A bias cached in inference must not cut the table out of the training graph."""
+    """Masks and orders first built in inference must not cut the table out of the training
+    graph."""
     attn = strong_attention(8, 2, 2, seed=0)
     x = torch.randn(1, 6, 10, 8)  # a size no other test uses: its caches start in inference
     with torch.inference_mode():
@@ -156,11 +158,11 @@ def test_bias_table_gets_gradients_after_inference():
     assert attn.relative_position_bias_table.grad.abs().sum() > 0
 
 
-def test_cached_bias_sees_data_edits_of_the_table():
+def test_bias_sees_data_edits_of_the_table():
     attn = strong_attention(4, 2, 2, 1)
     x = torch.randn(1, 4, 4, 4)
     with torch.no_grad():
-        shifted_window_attention(x, attn, 1)  # fills the cache
+        shifted_window_attention(x, attn, 1)
         attn.relative_position_bias_table.data.normal_(0, 3.0)  # .data: no version bump
         fresh = WindowAttention(4, 2, 2)
         fresh.load_state_dict(attn.state_dict())

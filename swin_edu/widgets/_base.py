@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import inspect
 from abc import ABC, abstractmethod
 import io
 import time
@@ -15,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from swin_edu._checks import ArgumentTypeError, check_int
 from swin_edu.viz._style import new_figure, reset_axes
 
 __all__ = ["Explorer"]
@@ -29,11 +31,18 @@ class Explorer(ABC):
       value of a cell (``_repr_mimebundle_`` delegates to ``ui``).
     - ``controls``: ``name -> ipywidgets control``.
     - ``set(**values)``: set controls and redraw synchronously (one redraw for all values).
+      Every value is checked first (type, the control's range or options, and ranges that
+      depend on the other values, such as the window index); if any is refused, nothing
+      changes and a ``ValueError``/``TypeError`` names the control, the value and what is
+      allowed. A control that depends on the ones set (e.g. ``query`` when ``window_size``
+      shrinks) is moved into its new range, as its slider would be. The constructor takes
+      exactly the values ``set`` takes and refuses the same ones.
     - ``state``: ``name -> current value``. ``figure``: the last drawn ``Figure`` (redraws
       draw on the same Figure and Axes; copy the PNG in ``image.value`` to keep a picture).
     - ``data``: the arrays behind the image (``{}`` while the state is invalid).
-    - ``message``: ``""`` when the state is valid, else the ``ValueError`` text, which is
-      shown in the message area; invalid combinations never raise from a slider.
+    - ``message``: ``""`` when the current state is valid, else the ``ValueError`` text
+      explaining why it is not, shown in the message area; invalid combinations (allowed
+      values that do not fit together, e.g. ``H`` not a multiple of ``M``) never raise.
     - ``readout``: an ``ipywidgets.HTML`` summary of the state.
     - ``image``: the ``ipywidgets.Image`` holding the PNG; ``last_redraw_ms`` its cost.
     """
@@ -43,7 +52,17 @@ class Explorer(ABC):
 
     def __init__(self) -> None:
         self._holding = False
+        requested = self._initial
+        # Build the controls at the signature's defaults, then apply the requested values by
+        # the checks set() uses: a widget would silently clamp or reject them otherwise.
+        self._initial = self._defaults(requested)
         self.controls: dict[str, widgets.ValueWidget] = self._make_controls()
+        self._limits = {name: (control.min, control.max) for name, control
+                        in self.controls.items() if hasattr(control, "min")}
+        checked = self._check_values(requested, self._initial)
+        with self._hold():
+            self._apply(checked)
+        self._initial = {**self._initial, **checked}
         for name, control in self.controls.items():
             control.add_class(f"swin-edu-{self.slug}-{name.replace('_', '-').lower()}")
             control.observe(self._on_change, names="value")
@@ -71,6 +90,17 @@ class Explorer(ABC):
 
     def _sync_ranges(self) -> None:
         """Adjust dependent control ranges (e.g. the window selector) to the state."""
+        for name, (low, high) in self._dependent_limits(self.state).items():
+            control = self.controls[name]
+            if control.max != high:
+                control.max = high
+            if control.min != low:
+                control.min = low
+
+    def _dependent_limits(self, state: dict[str, Any]) -> dict[str, tuple[int, int]]:
+        """``name -> (low, high)`` for controls whose range depends on the others, in the
+        given state (only when that state defines one, e.g. H a multiple of M)."""
+        return {}
 
     @abstractmethod
     def _render(self) -> tuple[Figure, dict[str, Any], str]:
@@ -102,24 +132,68 @@ class Explorer(ABC):
         return {name: control.value for name, control in self.controls.items()}
 
     def set(self, **values: Any) -> "Explorer":
-        """Set controls by name, then redraw once. Returns ``self`` for chaining."""
+        """Check every value, then set them all and redraw once (or raise and change
+        nothing). Returns ``self`` for chaining."""
+        checked = self._check_values(values, self.state)
+        with self._hold():
+            self._apply(checked)
+        self.redraw()
+        return self
+
+    def _check_values(self, values: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+        """The values converted (NumPy ints -> int), or the first problem raised."""
         unknown = sorted(set(values) - set(self.controls))
         if unknown:
             raise ValueError(f"unknown control(s) {unknown}; {type(self).__name__} has "
                              f"{list(self.controls)}")
-        with self._hold():
-            # Control order matters: sizes first, so dependent ranges are right for the rest.
-            for name, control in self.controls.items():
-                if name not in values:
-                    continue
-                self._sync_ranges()
+        checked: dict[str, Any] = {}
+        for name, value in values.items():
+            control = self.controls[name]
+            if name in self._limits:
+                low, high = self._limits[name]
+                checked[name] = check_int(name, value, low, high)
+            elif hasattr(control, "options"):
+                options = [o[1] if isinstance(o, tuple) else o for o in control.options]
+                if not isinstance(value, type(options[0])) or value not in options:
+                    error = ValueError if isinstance(value, type(options[0])) else \
+                        ArgumentTypeError
+                    raise error(f"{name}={value!r} is not one of the options {options}")
+                checked[name] = value
+            else:
+                checked[name] = value
+        fixed = self._fixed()
+        for name, value in checked.items():
+            if name in fixed and value != fixed[name][0]:
+                raise ValueError(f"{name}={value!r}: {fixed[name][1]}")
+        candidate = {**base, **checked}
+        for name, (low, high) in self._dependent_limits(candidate).items():
+            if name in checked and not low <= checked[name] <= high:
+                raise ValueError(f"{name}={checked[name]!r} is outside the allowed range in "
+                                 f"[{low}, {high}] for {self._describe(candidate, name)}")
+        return checked
+
+    def _fixed(self) -> dict[str, tuple[Any, str]]:
+        """Controls pinned to one value: ``name -> (value, reason)``."""
+        return {}
+
+    def _describe(self, state: dict[str, Any], skip: str) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in state.items() if k != skip)
+
+    def _apply(self, values: dict[str, Any]) -> None:
+        """Set checked values (caller holds redraws); dependent ranges follow."""
+        for name, (low, high) in self._limits.items():  # widest range while values move
+            if name in values:
+                self.controls[name].max = high
+                self.controls[name].min = low
+        for name, control in self.controls.items():  # sizes first, dependents after
+            if name in values:
                 control.value = values[name]
-                if control.value != values[name]:
-                    low, high = getattr(control, "min", None), getattr(control, "max", None)
-                    raise ValueError(f"{name}={values[name]!r} is outside the control's range "
-                                     f"[{low}, {high}]; pick a value in it")
-        self.redraw()
-        return self
+        self._sync_ranges()
+
+    def _defaults(self, requested: dict[str, Any]) -> dict[str, Any]:
+        """The constructor's default for each requested value."""
+        parameters = inspect.signature(type(self).__init__).parameters
+        return {name: parameters[name].default for name in requested}
 
     def redraw(self) -> None:
         """Recompute and redraw now (synchronously)."""

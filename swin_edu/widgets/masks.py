@@ -20,12 +20,16 @@ __all__ = ["MaskExplorer"]
 @lru_cache(maxsize=32)
 def _mask_tables(H: int, W: int, window_size: int,
                  shift_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Cached ``(mask (nW, N, N), labels (H, W), slot labels (nW, N), slot ids (nW, N))``."""
+    """Cached ``(mask (nW, N, N), labels (H, W), slot labels (nW, N), slot ids (nW, N))``,
+    read-only: only copies leave the explorer."""
     mask = shifted_window_mask(H, W, window_size, shift_size)
     labels = region_labels(H, W, window_size, shift_size)
     slot_labels = window_partition(labels[None, :, :, None], window_size).reshape(mask.shape[:2])
     ids = window_token_ids(H, W, window_size, shift_size)
-    return mask.numpy(), labels.numpy(), slot_labels.numpy(), ids.numpy()
+    tables = mask.numpy(), labels.numpy(), slot_labels.numpy(), ids.numpy()
+    for table in tables:
+        table.flags.writeable = False
+    return tables
 
 
 class MaskExplorer(Explorer):
@@ -65,12 +69,11 @@ class MaskExplorer(Explorer):
             "query": int_slider("query token", v["query"], 0, 255),
         }
 
-    def _sync_ranges(self) -> None:
-        H, W = self.controls["H"].value, self.controls["W"].value
-        M = self.controls["window_size"].value
-        if H % M == 0 and W % M == 0:
-            self.controls["window"].max = max(0, (H // M) * (W // M) - 1)
-            self.controls["query"].max = M * M - 1
+    def _dependent_limits(self, state: dict[str, Any]) -> dict[str, tuple[int, int]]:
+        H, W, M = state["H"], state["W"], state["window_size"]
+        if H % M or W % M:
+            return {}  # no window grid: the message says why
+        return {"window": (0, (H // M) * (W // M) - 1), "query": (0, M * M - 1)}
 
     def _render(self) -> tuple[Figure, dict[str, Any], str]:
         s = self.state
@@ -84,8 +87,9 @@ class MaskExplorer(Explorer):
         reach = np.zeros(H * W, dtype=bool)
         reach[ids[window][allowed]] = True
         reach = reach.reshape(H, W)
-        data = {"mask": mask[window], "labels": labels, "reach": reach,
-                "query_position": position, "token_ids": ids[window],
+        # copies: the tables are cached, and data is the caller's to edit
+        data = {"mask": mask[window].copy(), "labels": labels.copy(), "reach": reach,
+                "query_position": position, "token_ids": ids[window].copy(),
                 "num_windows": mask.shape[0], "masked_pairs": int((mask[window] != 0).sum())}
         small = M * M <= MAX_ANNOTATED_SIDE
         fig, (left, middle, right) = self._figure("mask", 12.0, 4.4,

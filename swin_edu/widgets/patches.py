@@ -39,10 +39,11 @@ class PatchMergingExplorer(Explorer):
         return {"H": int_slider("H", v["H"], 1, 16), "W": int_slider("W", v["W"], 1, 16),
                 "token": int_slider("merged token", v["token"], 0, 63)}
 
-    def _sync_ranges(self) -> None:
-        H, W = self.controls["H"].value, self.controls["W"].value
-        if H % 2 == 0 and W % 2 == 0:
-            self.controls["token"].max = (H // 2) * (W // 2) - 1
+    def _dependent_limits(self, state: dict[str, Any]) -> dict[str, tuple[int, int]]:
+        H, W = state["H"], state["W"]
+        if H % 2 or W % 2:
+            return {}  # odd sides: the message asks to pad
+        return {"token": (0, (H // 2) * (W // 2) - 1)}
 
     def _render(self) -> tuple[Figure, dict[str, Any], str]:
         H, W, token = self.state["H"], self.state["W"], self.state["token"]

@@ -11,7 +11,9 @@ import pytest
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# The numbered course notebooks and their appendices (appendix_a_*.ipynb, ...).
+NOTEBOOKS = sorted([*(ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"),
+                    *(ROOT / "notebooks").glob("appendix_[a-z]_*.ipynb")])
 TIMEOUT_PER_CELL = 300
 
 
@@ -29,7 +31,8 @@ def test_committed_without_outputs(path):
 
 
 def test_readme_course_map_matches_notebooks():
-    listed = set(re.findall(r"notebooks/(\d\d_[a-z0-9_]+\.ipynb)", (ROOT / "README.md").read_text()))
+    listed = set(re.findall(r"notebooks/((?:\d\d|appendix_[a-z])_[a-z0-9_]+\.ipynb)",
+                            (ROOT / "README.md").read_text()))
     present = {p.name for p in NOTEBOOKS}
     assert listed == present, f"README lists {sorted(listed - present)} that do not exist and " \
                               f"misses {sorted(present - listed)}"

@@ -53,3 +53,12 @@ __all__ = [
     "check_window_attention", "check_shifted_window_attention",
     "check_msa_flops", "check_wmsa_flops", "check_flops_saving",
 ]
+
+# The course notebooks' own "Your turn" questions (notebooks 01, 02 and 07) and their helper.
+from swin_edu.grading.course import (COURSE_QUESTIONS, check_block_shift,  # noqa: E402
+                                     check_patch_embedding, check_patch_merging,
+                                     check_stage_tokens, your_turn)
+
+QUESTIONS.update({question.function: question for question in COURSE_QUESTIONS})
+__all__ += ["your_turn", "check_patch_embedding", "check_patch_merging", "check_block_shift",
+            "check_stage_tokens"]

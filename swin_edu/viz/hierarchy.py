@@ -1,6 +1,6 @@
 """ViT's single token grid vs Swin's hierarchy of feature maps (paper Fig. 1).
 
-Taught in notebooks/07_swin_transformer.
+Taught in notebooks/00_overview.
 """
 
 from __future__ import annotations

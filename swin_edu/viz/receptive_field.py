@@ -1,6 +1,6 @@
 """The receptive field growing through the stages, measured with autograd.
 
-Taught in notebooks/05_shifted_windows (W-MSA vs SW-MSA) and 07_swin_transformer (stages).
+Taught in notebooks/05_shifted_windows (section 1: W-MSA vs SW-MSA, then through the stages).
 """
 
 from __future__ import annotations

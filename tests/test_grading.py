@@ -17,7 +17,7 @@ from swin_edu.windows import window_partition, window_reverse
 window_attention = grading.WINDOW_ATTENTION.reference
 mask_from_labels = grading.MASK_FROM_LABELS.reference
 
-QUESTIONS = list(grading.QUESTIONS.values())
+QUESTIONS = list(grading.ALL_QUESTIONS.values())
 MISTAKES = [(q, m) for q in QUESTIONS for m in q.mistakes]
 
 

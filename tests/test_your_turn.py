@@ -53,7 +53,7 @@ def your_turn_cells(path: Path) -> list[dict]:
         solution = SOLUTION.search(following)
         assert kind_next == "markdown" and solution, f"{path.name} cell {i}: no folded solution"
         found.append({"notebook": path.stem[:2], "cell": i, "source": source,
-                      "question": grading.QUESTIONS[call.group(2)], "name": call.group(3),
+                      "question": grading.ALL_QUESTIONS[call.group(2)], "name": call.group(3),
                       "checker": call.group(1), "solution": solution.group(1)})
     return found
 

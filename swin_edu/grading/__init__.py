@@ -59,6 +59,8 @@ from swin_edu.grading.course import (COURSE_QUESTIONS, check_block_shift,  # noq
                                      check_patch_embedding, check_patch_merging,
                                      check_stage_tokens, your_turn)
 
-QUESTIONS.update({question.function: question for question in COURSE_QUESTIONS})
-__all__ += ["your_turn", "check_patch_embedding", "check_patch_merging", "check_block_shift",
+# QUESTIONS are the graded assignments' (each has hidden inputs); ALL_QUESTIONS adds the course's.
+ALL_QUESTIONS: dict[str, Question] = {**QUESTIONS, **{question.function: question
+                                                    for question in COURSE_QUESTIONS}}
+__all__ += ["ALL_QUESTIONS", "your_turn", "check_patch_embedding", "check_patch_merging", "check_block_shift",
             "check_stage_tokens"]

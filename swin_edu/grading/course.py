@@ -125,6 +125,7 @@ PATCH_EMBEDDING = Question(
     reference=patch_embedding,
     cases=_embedding_cases,
     signature="patch_embedding(images, weight, bias)",
+    reference_name="torch.nn.functional.conv2d(images, weight, bias, stride=p), channels last",
     mistakes=(
         Mistake("pixels_before_channels", "the conv weight (C, C_in, p, p) reads each patch in "
                 "the order (channel, row, column); you flattened the patches as (row, column, "
@@ -192,6 +193,7 @@ PATCH_MERGING = Question(
     reference=patch_merging,
     cases=_merging_cases,
     signature="patch_merging(x, norm_weight, norm_bias, reduction_weight)",
+    reference_name="swin_edu.patches.merge_patches, then layer_norm and linear",
     mistakes=(
         Mistake("no_norm", "normalise the merged 4C vector before the projection: "
                 "F.layer_norm(merged, (4 * C,), norm_weight, norm_bias), then the Linear.",
@@ -247,6 +249,7 @@ BLOCK_SHIFT = Question(
     reference=block_shift,
     cases=_shift_cases,
     signature="block_shift(H, W, window_size, shift_size)",
+    reference_name="swin_edu.model.effective_shift(H, W, window_size, shift_size)[0]",
     mistakes=(
         Mistake("longer_side", "the official rule looks at the SHORTER side: when min(H, W) "
                 "<= window_size the block does not shift at all (a 7x14 map with window 7 is "
@@ -316,6 +319,7 @@ STAGE_TOKENS = Question(
     reference=stage_tokens,
     cases=_tokens_cases,
     signature="stage_tokens(H, W, stage)",
+    reference_name="swin_edu.model.stage_shapes('T', (H, W))",
     mistakes=(
         Mistake("floor", "swin_edu pads an odd side by one before each patch merging, so a "
                 "side halves rounding UP (7 -> 4, not 3): use -(-n // 2). The official code "

@@ -41,8 +41,16 @@ napoleon_google_docstring = True
 
 # MathJax 2 from the jupyter-server-mathjax wheel, served from _static: nothing from a CDN.
 mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
-mathjax2_config = {"messageStyle": "none", "menuSettings": {"zoom": "None"},
-                   "showMathMenu": False}
+# The wheel ships only the STIX-Web fonts: use them, never a font from elsewhere.
+# MyST marks the page tex2jax_ignore and its math "math": process only those (as myst-parser
+# configures MathJax 3; it leaves a MathJax 2 configuration alone).
+mathjax2_config = {"messageStyle": "none", "showMathMenu": False,
+                   "tex2jax": {"inlineMath": [["\\(", "\\)"]],
+                               "displayMath": [["\\[", "\\]"]], "processEscapes": True,
+                               "processClass": "tex2jax_process|mathjax_process|math|output_area",
+                               "ignoreClass": "tex2jax_ignore|mathjax_ignore|document"},
+                   "HTML-CSS": {"availableFonts": [], "preferredFont": None,
+                                "webFont": "STIX-Web", "imageFont": None}}
 
 html_theme = "sphinx_book_theme"
 html_static_path = [str(STAGE / "_static")]
@@ -56,3 +64,5 @@ html_theme_options = {
 html_last_updated_fmt = None
 html_show_sourcelink = False
 html_copy_source = False
+# An explicit colour mode: without one the theme logs "invalid theme mode" as a console error.
+html_context = {"default_mode": "light"}

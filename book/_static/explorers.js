@@ -80,7 +80,7 @@
     const bar = html("div", "swin-edu-kf-controls", root);
     const inputs = {};
     for (const [name, opt] of Object.entries(spec)) {
-      const label = html("label", `swin-edu-kf-control swin-edu-kf-${slug}-${name}`, bar);
+      const label = html("label", `swin-edu-kf-control swin-edu-kf-${slug}-${name.replace(/_/g, "-").toLowerCase()}`, bar);
       html("span", "swin-edu-kf-name", label, opt.label + " ");
       const input = html("input", null, label);
       input.type = "range";

@@ -39,18 +39,10 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 napoleon_google_docstring = True
 
-# MathJax 2 from the jupyter-server-mathjax wheel, served from _static: nothing from a CDN.
-mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
-# The wheel ships only the STIX-Web fonts: use them, never a font from elsewhere.
-# MyST marks the page tex2jax_ignore and its math "math": process only those (as myst-parser
-# configures MathJax 3; it leaves a MathJax 2 configuration alone).
-mathjax2_config = {"messageStyle": "none", "showMathMenu": False,
-                   "tex2jax": {"inlineMath": [["\\(", "\\)"]],
-                               "displayMath": [["\\[", "\\]"]], "processEscapes": True,
-                               "processClass": "tex2jax_process|mathjax_process|math|output_area",
-                               "ignoreClass": "tex2jax_ignore|mathjax_ignore|document"},
-                   "HTML-CSS": {"availableFonts": [], "preferredFont": None,
-                                "webFont": "STIX-Web", "imageFont": None}}
+# MathJax 3 (SVG output: no web fonts) from the sphinx-mathjax-offline wheel, copied into
+# _static/mathjax by scripts/build_site.py: nothing from a CDN.
+mathjax_path = "mathjax/tex-svg.js"
+mathjax3_config = {"options": {"enableMenu": False}}
 
 html_theme = "sphinx_book_theme"
 html_static_path = [str(STAGE / "_static")]

@@ -140,6 +140,20 @@ def execute(path: Path, target: Path) -> float:
     return time.perf_counter() - start
 
 
+def copy_mathjax(target: Path) -> None:
+    """MathJax 3 from the sphinx-mathjax-offline wheel (its extension is not used: only its
+    files), without the speech rule maps and the CHTML fonts (SVG output needs neither)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")
+    if spec is None:
+        raise SystemExit("sphinx-mathjax-offline is not installed: pip install -e '.[docs]'")
+    source = Path(spec.submodule_search_locations[0]) / "static" / "mathjax"
+    shutil.copytree(source, target, ignore=lambda folder, names: [
+        n for n in names if (n == "mathmaps" and folder.endswith("sre"))
+        or (n == "chtml" and folder.endswith("output"))])
+
+
 def stage() -> None:
     """Lay out build/book-src: pages, executed notebooks, figures, static files."""
     course, appendices = notebooks()
@@ -153,10 +167,7 @@ def stage() -> None:
     shutil.copytree(ROOT / "figures", STAGE / "figures")
     for file in (ROOT / "book" / "_static").iterdir():
         shutil.copy(file, STAGE / "_static" / file.name)
-    import jupyter_server_mathjax  # MathJax 2 files in a wheel: served locally, no CDN
-
-    shutil.copytree(Path(jupyter_server_mathjax.__file__).parent / "static",
-                    STAGE / "_static" / "mathjax")
+    copy_mathjax(STAGE / "_static" / "mathjax")
     write_pages(course, appendices)
     os.environ.setdefault("MPLCONFIGDIR", str(ROOT / "build" / "mplconfig"))
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")

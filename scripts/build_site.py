@@ -190,10 +190,12 @@ def stage() -> None:
 
 
 def sphinx(builder: str, out: Path) -> None:
+    """Sphinx with a fresh environment (-E): its saved doctrees do not know our extension's
+    or the explorer data's inputs. Warnings are errors (-W)."""
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "sphinx", "-b", builder, "-c", str(ROOT / "book"),
-                    "-W", "--keep-going", "-q", "-d", str(ROOT / "build" / f"doctrees-{builder}"),
+                    "-E", "-W", "--keep-going", "-q", "-d", str(ROOT / "build" / f"doctrees-{builder}"),
                     str(STAGE), str(out)], check=True)
     log(f"sphinx {builder} -> {out.relative_to(ROOT)} in {time.perf_counter() - start:.1f} s")
 

@@ -80,12 +80,12 @@ def replace_widget_outputs(app: Sphinx, doctree: nodes.document) -> None:
         if shown is None:
             continue
         output = outputs[0]
-        for raw in list(output.findall(nodes.raw)):
-            if WIDGET_VIEW in raw.astext():
-                parent = raw.parent
-                parent.remove(raw)
-                if parent is not output and not parent.children:
-                    parent.parent.remove(parent)
+        # The widget's output: its view (a dead script without ipywidgets) and its text/plain
+        # fallback ("VBox(children=..."), whichever the renderer picked. Other output stays.
+        for child in list(output.children):
+            text = child.astext()
+            if WIDGET_VIEW in text or text.lstrip().startswith(("VBox(", "HBox(")):
+                output.remove(child)
         output += explorer_node(*shown)
         found = found or EXPLORERS[shown[0]] is not None
     if found or "swin-edu-kf" in doctree.astext() or any(

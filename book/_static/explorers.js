@@ -300,7 +300,7 @@
       const svg = ui.valid(`${H}x${W}x1 -> ${H / 2}x${W / 2}x4 (then LayerNorm and Linear 4C -> 2C); token ${t} = cat of positions ` +
         `[${inputs.map(([a, b]) => `(${a}, ${b})`).join(", ")}]`);
       const s = Math.min(36, 300 / Math.max(H, W)), x2 = 30 + W * s + 60;
-      svg.setAttribute("viewBox", `0 0 ${x2 + 4 * 48 + 10} ${60 + H * s + 10}`);
+      svg.setAttribute("viewBox", `0 0 ${x2 + 290} ${60 + H * s + 10}`);
       title(svg, 30, 20, `input ${H}x${W}x1, colour = x0 x1 x2 x3`);
       const g1 = grid(svg, 30, 40, H, W, s, (i, j) => pal.merge[st.sources[i * W + j]], (i, j) => i * W + j, 10);
       inputs.forEach(([a, b]) => box(g1, b * s, a * s, s, s, "#e63946", 2.5));

@@ -3,7 +3,8 @@
 A static page has no Python kernel, so the website's explorers (``book/_static/explorers.js``)
 only look up and draw what this module computed at build time with the package's own
 functions: ``shifted_window_mask``, ``region_labels``, ``token_reach``,
-``relative_position_index``, ``msa_flops``/``wmsa_flops``, ``merge_patches``. No mask, index
+``relative_position_index``, ``msa_flops``/``wmsa_flops``, ``merge_patches``,
+``stage_shapes``. No mask, index
 or formula is re-implemented in JavaScript. Invalid combinations carry the message the
 ipywidgets explorer shows for them (the ``ValueError`` text, read off the explorer itself).
 
@@ -34,8 +35,8 @@ from swin_edu.viz.relative_position import bias_row
 from swin_edu.windows import check_window_args, window_partition
 
 __all__ = ["MASK_SIDES", "MASK_WINDOWS", "RELPOS_WINDOWS", "COMPLEXITY_SIDES",
-           "COMPLEXITY_CHANNELS", "COMPLEXITY_WINDOWS", "MERGING_SIDES", "mask_states",
-           "relpos_states", "complexity_states", "merging_states", "explorer_data",
+           "COMPLEXITY_CHANNELS", "COMPLEXITY_WINDOWS", "MERGING_SIDES", "SHAPES_SIZES",
+           "mask_states", "relpos_states", "complexity_states", "merging_states", "shapes_states", "explorer_data",
            "write_explorer_data", "state_counts"]
 
 # The bounded state sets the website offers (the notebooks' widgets allow more).
@@ -46,6 +47,7 @@ COMPLEXITY_SIDES = (7, 8, 14, 16, 28, 32, 56, 64, 112, 128)
 COMPLEXITY_CHANNELS = (32, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
 COMPLEXITY_WINDOWS = tuple(range(1, 17))
 MERGING_SIDES = tuple(range(1, 17))        # as the widget's sliders
+SHAPES_SIZES = tuple(range(32, 1025, 32))  # image sizes of the shape tracer
 
 
 def _bits(values: np.ndarray) -> str:
@@ -197,6 +199,20 @@ def merging_states(sides: Iterable[int] = MERGING_SIDES) -> dict[str, Any]:
     return {"sides": list(sides), "messages": messages, "states": states}
 
 
+def shapes_states(sizes: Iterable[int] = SHAPES_SIZES) -> dict[str, Any]:
+    """Every ``(variant, image size)`` of the shape tracer: ``states["T,224"]`` is
+    ``swin_edu.model.stage_shapes("T", 224)`` (steps with ``name``, ``shape`` channels-last,
+    and for stages ``padded`` and ``window_grid``)."""
+    from swin_edu.model import VARIANTS, stage_shapes
+
+    sizes = tuple(sizes)
+    states = {f"{variant},{size}": [{k: list(v) if isinstance(v, tuple) else v
+                                     for k, v in step.items()}
+                                    for step in stage_shapes(variant, size)]
+              for variant in VARIANTS for size in sizes}
+    return {"variants": list(VARIANTS), "sizes": list(sizes), "states": states}
+
+
 def explorer_data() -> dict[str, Any]:
     """All kernel-free explorers' states plus the package's colours."""
     return {"palette": {"regions": list(REGION_COLOURS),
@@ -205,7 +221,8 @@ def explorer_data() -> dict[str, Any]:
                         "reach": [to_hex(c) for c in _REACH_CMAP.colors],  # [out, in, query]
                         "read": REGION_COLOURS[4]},
             "mask": mask_states(), "relpos": relpos_states(),
-            "complexity": complexity_states(), "merging": merging_states()}
+            "complexity": complexity_states(), "merging": merging_states(),
+            "shapes": shapes_states()}
 
 
 def state_counts(data: dict[str, Any]) -> dict[str, dict[str, int]]:
@@ -223,6 +240,8 @@ def state_counts(data: dict[str, Any]) -> dict[str, dict[str, int]]:
             views = len(valid)
         counts[name] = {"valid": len(valid), "invalid": len(states) - len(valid),
                         "views": views}
+    counts["shapes"] = {"valid": len(data["shapes"]["states"]), "invalid": 0,
+                        "views": len(data["shapes"]["states"])}
     relpos = data["relpos"]["states"]
     counts["relpos"] = {"valid": len(relpos), "invalid": 0,
                         "views": sum(len(v) for v in relpos.values())}

@@ -92,6 +92,16 @@ def test_merging_states_equal_the_explorer():
     explorer.close()
 
 
+def test_shapes_states_equal_stage_shapes():
+    from swin_edu.model import stage_shapes
+
+    data = web.shapes_states(sizes=(224, 384))
+    assert data["variants"] == ["T", "S", "B", "L"]
+    steps = data["states"]["B,384"]
+    assert [s["name"] for s in steps] == [s["name"] for s in stage_shapes("B", 384)]
+    assert [tuple(s["shape"]) for s in steps] == [s["shape"] for s in stage_shapes("B", 384)]
+
+
 def test_state_counts_and_the_lab_page_ranges():
     """book/explorers.md states these ranges in prose; keep them true."""
     assert web.MASK_SIDES == tuple(range(1, 9)) and web.MASK_WINDOWS == tuple(range(1, 9))
@@ -100,11 +110,14 @@ def test_state_counts_and_the_lab_page_ranges():
     assert (min(web.COMPLEXITY_CHANNELS), max(web.COMPLEXITY_CHANNELS)) == (32, 1024)
     assert web.COMPLEXITY_WINDOWS == tuple(range(1, 17))
     assert web.MERGING_SIDES == tuple(range(1, 17))
+    assert web.SHAPES_SIZES == tuple(range(32, 1025, 32))
     counts = web.state_counts({"mask": web.mask_states(sides=(4,), windows=(2,)),
                                "relpos": web.relpos_states(windows=(2,)),
                                "complexity": web.complexity_states((7,), (96,), (7, 8)),
-                               "merging": web.merging_states((2, 3))})
+                               "merging": web.merging_states((2, 3)),
+                               "shapes": web.shapes_states((224,))})
     assert counts["mask"] == {"valid": 2, "invalid": 0, "views": 32}  # S = 0, 1; 4 windows x 4
     assert counts["relpos"] == {"valid": 1, "invalid": 0, "views": 4}
     assert counts["complexity"] == {"valid": 1, "invalid": 1, "views": 1}
     assert counts["merging"] == {"valid": 1, "invalid": 3, "views": 1}
+    assert counts["shapes"] == {"valid": 4, "invalid": 0, "views": 4}

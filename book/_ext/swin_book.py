@@ -20,7 +20,7 @@ from sphinx.application import Sphinx
 # ipywidgets explorer class -> data-explorer kind of explorers.js (None: needs a kernel)
 EXPLORERS = {"MaskExplorer": "mask", "RelativePositionExplorer": "relpos",
              "ComplexityExplorer": "complexity", "PatchMergingExplorer": "merging",
-             "ShapeTracer": None}
+             "ShapeTracer": "shapes"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 

@@ -3,7 +3,7 @@
  * Display only: every mask, label, reach, index, FLOP count and message comes from
  * window.SWIN_EDU_EXPLORERS, computed at build time by swin_edu.web with the package's own
  * functions. This file looks states up by the controls' values and draws them as SVG.
- * A container <div class="swin-edu-kf" data-explorer="mask|relpos|complexity|merging"
+ * A container <div class="swin-edu-kf" data-explorer="mask|relpos|complexity|merging|shapes"
  * data-init='{"H": 8, ...}'> becomes an explorer.
  */
 (function () {
@@ -310,7 +310,40 @@
     draw();
   }
 
-  const KINDS = { mask: maskExplorer, relpos: relposExplorer, complexity: complexityExplorer, merging: mergingExplorer };
+  /* ---- shape tracer (notebook 00) ---- */
+  function shapesExplorer(root, init) {
+    const data = DATA().shapes;
+    const ui = frame(root, "shapes");
+    const controls = makeControls(root, "shapes", {
+      variant: { label: "variant", values: data.variants, initial: "T" },
+      image_size: { label: "image size", values: data.sizes, initial: 224 },
+    }, init, draw);
+    root.insertBefore(root.lastChild, ui.readout);
+    function draw() {
+      const variant = controls.value("variant"), size = controls.value("image_size");
+      const steps = data.states[`${variant},${size}`];
+      const padded = steps.filter((s) => s.padded && (s.padded[0] !== s.shape[1] || s.padded[1] !== s.shape[2]))
+        .map((s) => s.name.split(":")[0]);
+      let text = steps.map((s) => s.shape.slice(1).join("x")).join(" -> ");
+      if (padded.length) text += `; padded to a multiple of the window in: ${padded.join(", ")}`;
+      ui.valid(text);
+      ui.figure.textContent = "";
+      const table = html("table", "swin-edu-kf-table", ui.figure);
+      const head = html("tr", null, html("thead", null, table));
+      ["step", "shape (channels last)", "padded map", "windows"].forEach((h) => html("th", null, head, h));
+      const body = html("tbody", null, table);
+      steps.forEach((s) => {
+        const row = html("tr", null, body);
+        html("td", null, row, s.name);
+        html("td", null, row, `(${s.shape.join(", ")})`);
+        html("td", null, row, s.padded ? s.padded.join("x") : "");
+        html("td", null, row, s.window_grid ? s.window_grid.join("x") : "");
+      });
+    }
+    draw();
+  }
+
+  const KINDS = { mask: maskExplorer, relpos: relposExplorer, complexity: complexityExplorer, merging: mergingExplorer, shapes: shapesExplorer };
 
   function start() {
     document.querySelectorAll("div.swin-edu-kf[data-explorer]").forEach((root) => {

@@ -212,8 +212,11 @@ def print_pdf(html: Path, pdf: Path) -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         page = browser.new_page()
         page.goto(html.as_uri(), wait_until="load")
+        # MathJax 3 typesets after load: wait for it, then print.
         page.wait_for_function("window.MathJax === undefined || "
-                               "(MathJax.Hub && MathJax.Hub.queue.pending === 0)", timeout=60_000)
+                               "(window.MathJax.startup && window.MathJax.startup.promise)",
+                               timeout=60_000)
+        page.evaluate("async () => { if (window.MathJax) await MathJax.startup.promise; }")
         page.emulate_media(media="print")
         page.pdf(path=str(pdf), format="A4", print_background=True,
                  margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"},

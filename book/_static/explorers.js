@@ -165,8 +165,10 @@
       const g1 = grid(svg, 30, 40, H, W, s1, (r, c) => pal.regions[state.labels[r * W + c]],
                       (r, c) => state.labels[r * W + c], 11);
       borders(g1, H, W, s1, (r, c) => state.rolled_window[r * W + c], { stroke: "#111", "stroke-width": 2.2 });
-      const perRow = W / M, wr = Math.floor(win / perRow), wc = win % perRow;
-      box(g1, wc * M * s1, wr * M * s1, M * s1, M * s1, "#e63946", 3);
+      const cells = state.rolled_window.map((w, i) => [w, i]).filter(([w]) => w === win).map(([, i]) => i);
+      const rs = cells.map((i) => Math.floor(i / W)), cs = cells.map((i) => i % W);
+      box(g1, Math.min(...cs) * s1, Math.min(...rs) * s1, (Math.max(...cs) - Math.min(...cs) + 1) * s1,
+          (Math.max(...rs) - Math.min(...rs) + 1) * s1, "#e63946", 3);
       // 2. the window's mask, the query's row in red
       title(svg, x2, 20, `mask of window ${win}`);
       const bits = state.mask[win];

@@ -11,7 +11,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from build_site import notebook_title, notebooks  # noqa: E402
 
-# The PDF printed on A4 from the executed course had 160 pages (December 2026); far fewer means
+# The PDF printed on A4 from the executed course had 163 pages (December 2026); far fewer means
 # pages went missing (an unexecuted notebook, a cut document), far more a layout gone wrong.
 MIN_PAGES, MAX_PAGES = 80, 400
 

@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 PORT ?= 8888
 
-.PHONY: lab test bench figures assignments e2e venv clean
+.PHONY: lab test bench figures assignments e2e venv clean book pdf site-test docs-venv
 
 venv: $(STAMP)
 
@@ -45,3 +45,24 @@ assignments: venv
 e2e: venv
 	$(PY) -m pip install --quiet -e '.[test,e2e]'
 	$(PY) -m pytest tests/e2e -p no:xdist -p no:cacheprovider -s
+
+# The course as a website and a PDF (the `docs` extra: Sphinx, MyST-NB, sphinx-book-theme).
+# `make book`: build/book/index.html, every notebook executed in a fresh kernel.
+# `make pdf`: build/swin-edu-course.pdf, printed by Debian's Chromium (installed if missing).
+DOCS_STAMP := $(VENV)/.docs-stamp
+docs-venv: $(DOCS_STAMP)
+
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,docs]'
+	@touch $(DOCS_STAMP)
+
+book: docs-venv
+	$(PY) scripts/build_site.py html
+
+pdf: docs-venv
+	bash scripts/ci_e2e_setup.sh
+	$(PY) scripts/build_site.py pdf
+
+# The site in headless Chromium and the PDF's pages (after `make book pdf`).
+site-test: docs-venv
+	$(PY) -m pytest tests/site -p no:xdist -p no:cacheprovider -p no:randomly

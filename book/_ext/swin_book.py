@@ -1,0 +1,157 @@
+"""Sphinx extension for the swin-edu website.
+
+- Where a notebook cell displays an explorer (its last line is ``MaskExplorer(...)`` or a name
+  bound to one in that cell), the page shows the kernel-free explorer
+  (``_static/explorers.js``) instead of the widget's output, which is a dead view without a
+  kernel; explorers with no kernel-free version say so and how to run them.
+- Every notebook page starts with how to run it: its ``.ipynb``, ``make lab``, Binder.
+- The explorers' scripts and data are added only to the pages that have an explorer.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+
+# ipywidgets explorer class -> data-explorer kind of explorers.js (None: needs a kernel)
+EXPLORERS = {"MaskExplorer": "mask", "RelativePositionExplorer": "relpos",
+             "ComplexityExplorer": "complexity", "PatchMergingExplorer": "merging",
+             "ShapeTracer": "shapes"}
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def displayed_explorer(source: str) -> tuple[str, dict] | None:
+    """``(class name, literal keyword arguments)`` of the explorer a cell displays, if any."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:  # IPython magics
+        return None
+    if not body or not isinstance(body[-1], ast.Expr):
+        return None
+    value, calls = body[-1].value, {}
+    for statement in body:
+        if (isinstance(statement, ast.Assign) and len(statement.targets) == 1
+                and isinstance(statement.targets[0], ast.Name)):
+            calls[statement.targets[0].id] = statement.value
+    if isinstance(value, ast.Name):
+        value = calls.get(value.id)
+    if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Name)
+            and value.func.id in EXPLORERS):
+        return None
+    kwargs = {}
+    for keyword in value.keywords:
+        try:
+            kwargs[keyword.arg] = ast.literal_eval(keyword.value)
+        except ValueError:
+            pass  # a computed argument: the explorer starts from its default there
+    return value.func.id, kwargs
+
+
+def explorer_node(name: str, kwargs: dict) -> nodes.raw:
+    kind = EXPLORERS[name]
+    if kind is None:
+        text = (f'<p class="swin-edu-kf-note">The <code>{name}</code> explorer needs a Python '
+                f"kernel: run this notebook (<code>make lab</code>, or Binder) to use its "
+                f"sliders.</p>")
+    else:
+        init = json.dumps(kwargs).replace("'", "&#39;")
+        text = (f'<p class="swin-edu-kf-note">This explorer works on this page without Python: '
+                f"its states were computed by the package when the site was built (smaller "
+                f"ranges than the notebook's widget).</p>\n"
+                f"<div class=\"swin-edu-kf\" data-explorer=\"{kind}\" data-init='{init}'></div>")
+    return nodes.raw("", text, format="html")
+
+
+def replace_widget_outputs(app: Sphinx, doctree: nodes.document) -> None:
+    docname = app.env.docname
+    found = False
+    for cell in list(doctree.findall(nodes.container)):
+        if cell.get("nb_element") != "cell_code":
+            continue
+        sources = [c for c in cell.children if c.get("nb_element") == "cell_code_source"]
+        outputs = [c for c in cell.children if c.get("nb_element") == "cell_code_output"]
+        if not sources or not outputs:
+            continue
+        shown = displayed_explorer(sources[0].astext())
+        if shown is None:
+            continue
+        output = outputs[0]
+        # The widget's output: its view (a dead script without ipywidgets) and its text/plain
+        # fallback ("VBox(children=..."), whichever the renderer picked. Other output stays.
+        for child in list(output.children):
+            text = child.astext()
+            if WIDGET_VIEW in text or text.lstrip().startswith(("VBox(", "HBox(")):
+                output.remove(child)
+        output += explorer_node(*shown)
+        found = found or EXPLORERS[shown[0]] is not None
+    if found or "swin-edu-kf" in doctree.astext() or any(
+            "swin-edu-kf" in raw.astext() for raw in doctree.findall(nodes.raw)):
+        app.env.swin_explorer_docs = getattr(app.env, "swin_explorer_docs", set()) | {docname}
+
+
+def add_run_box(app: Sphinx, doctree: nodes.document) -> None:
+    """Under a notebook page's title: its .ipynb, ``make lab`` and Binder."""
+    docname = app.env.docname
+    if not docname.startswith("notebooks/"):
+        return
+    name = docname.split("/", 1)[1] + ".ipynb"
+    section = next(iter(doctree.findall(nodes.section)), None)
+    if section is None:
+        return
+    repository = app.config.swin_repository.rstrip("/")
+    box = nodes.admonition(classes=["tip", "swin-edu-run"])
+    box += nodes.title("", "Run this notebook")
+    para = nodes.paragraph()
+    para += nodes.Text("This page is the notebook ")
+    para += nodes.reference("", name, refuri=name)
+    para += nodes.Text(" (as committed, without outputs) executed when the site was built. "
+                       "To run it yourself, in a clone of the repository: ")
+    para += nodes.literal("", "make lab")
+    para += nodes.Text(" (builds .venv with CPU PyTorch and opens JupyterLab), then open "
+                       f"notebooks/{name}. On Binder, which builds from environment.yml: ")
+    if repository:
+        url = (f"https://mybinder.org/v2/gh/{repository.split('github.com/')[-1]}/HEAD"
+               f"?labpath=notebooks/{name}")
+        para += nodes.reference("", "launch it on Binder", refuri=url)
+        para += nodes.Text(" (source: ")
+        para += nodes.reference("", repository, refuri=repository)
+        para += nodes.Text(").")
+    else:
+        para += nodes.Text("point mybinder.org at the repository and open "
+                           f"notebooks/{name}.")
+    box += para
+    title_index = next(i for i, child in enumerate(section.children)
+                       if isinstance(child, nodes.title))
+    section.insert(title_index + 1, box)
+
+
+def add_scripts(app: Sphinx, pagename: str, templatename: str, context: dict,
+                doctree) -> None:
+    docs = getattr(app.env, "swin_explorer_docs", set())
+    if pagename in docs or (app.builder.name == "singlehtml" and docs):
+        app.add_js_file("explorers-data.js")
+        app.add_js_file("explorers.js")
+
+
+def purge(app: Sphinx, env, docname: str) -> None:
+    getattr(env, "swin_explorer_docs", set()).discard(docname)
+
+
+def merge(app: Sphinx, env, docnames, other) -> None:
+    env.swin_explorer_docs = (getattr(env, "swin_explorer_docs", set())
+                              | (getattr(other, "swin_explorer_docs", set()) & set(docnames)))
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_config_value("swin_repository", "", "html")
+    app.connect("doctree-read", replace_widget_outputs)
+    app.connect("doctree-read", add_run_box)
+    app.connect("html-page-context", add_scripts)
+    app.connect("env-purge-doc", purge)
+    app.connect("env-merge-info", merge)
+    app.add_css_file("explorers.css")
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}

@@ -1,0 +1,246 @@
+"""Build the course website (``make book``) and its PDF (``make pdf``) from the repository.
+
+One source: the pages are the notebooks in ``notebooks/`` (executed here in fresh kernels),
+the landing page and the gallery are cut from ``README.md``, the teachers' guide is
+``docs/teachers.md`` and the API page is generated from the package's docstrings. Everything is
+staged into ``build/book-src/`` (a build product, never edited) and built by Sphinx with
+MyST-NB and sphinx-book-theme (configuration: ``book/conf.py``).
+
+    python scripts/build_site.py html     # -> build/book/        (index.html)
+    python scripts/build_site.py pdf      # -> build/swin-edu-course.pdf (Chromium prints
+                                          #    Sphinx's single-page HTML)
+
+Executed notebooks are reused between the two builds only while the key of their inputs is the
+same: the notebook file, every file of ``swin_edu/`` and ``figures/``, and the installed
+packages' versions (``build/book-src/.executed/<name>.key``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.metadata
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGE = ROOT / "build" / "book-src"
+HTML_OUT = ROOT / "build" / "book"
+SINGLE_OUT = ROOT / "build" / "book-single"
+PDF_OUT = ROOT / "build" / "swin-edu-course.pdf"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CELL_TIMEOUT = 600
+
+# Course notebooks are NN_name.ipynb; any other notebook at the top of notebooks/ is an appendix.
+COURSE = re.compile(r"^\d\d_[a-z0-9_]+\.ipynb$")
+
+API_MODULES = ["swin_edu.patches", "swin_edu.windows", "swin_edu.relative_position",
+               "swin_edu.masks", "swin_edu.attention", "swin_edu.attention_variants",
+               "swin_edu.model", "swin_edu.convert", "swin_edu.complexity", "swin_edu.viz",
+               "swin_edu.widgets", "swin_edu.grading", "swin_edu.web"]
+
+
+def log(message: str) -> None:
+    print(f"[build_site] {message}", flush=True)
+
+
+def notebooks() -> tuple[list[Path], list[Path]]:
+    """``(course, appendices)``: the top-level notebooks of ``notebooks/``, sorted."""
+    found = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb"))
+    return ([p for p in found if COURSE.match(p.name)],
+            [p for p in found if not COURSE.match(p.name)])
+
+
+def readme_section(text: str, heading: str) -> str:
+    """The body of ``## heading`` in the README (up to the next ``## ``)."""
+    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    if not match:
+        raise SystemExit(f"README.md has no '## {heading}' section; the site's landing page "
+                         f"and gallery are cut from it")
+    return match.group(1).strip()
+
+
+def notebook_title(path: Path) -> str:
+    """The first Markdown heading of a notebook."""
+    import nbformat
+
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "markdown":
+            match = re.search(r"^#\s+(.+)$", cell.source, re.M)
+            if match:
+                return match.group(1).strip()
+    raise SystemExit(f"{path.name} has no '# title' Markdown heading")
+
+
+def write_pages(course: list[Path], appendices: list[Path]) -> None:
+    """index.md (README intro + course table + table of contents), gallery.md, teachers.md,
+    api.md, explorers.md."""
+    readme = (ROOT / "README.md").read_text()
+    title = re.search(r"^# (.+)$", readme, re.M).group(1)
+    intro = readme.split("\n## ", 1)[0].split("\n", 1)[1].strip()
+    docs = [f"notebooks/{p.stem}" for p in course]
+    extra = [f"notebooks/{p.stem}" for p in appendices]
+    toc = "\n".join(docs)
+    appendix_toc = ("\n```{toctree}\n:caption: Appendices\n:maxdepth: 1\n\n"
+                    + "\n".join(extra) + "\n```\n") if extra else ""
+    (STAGE / "index.md").write_text(
+        f"# {title}\n\n{intro}\n\n"
+        "```{admonition} Read, then run\n"
+        "Every page below is a notebook of the course, executed when this site was built, so "
+        "its outputs and figures are here. Where a notebook has an explorer with sliders, the "
+        "page has a version that works without Python (precomputed states); the "
+        "[explorer lab](explorers.md) gathers them. To run a notebook yourself, each page "
+        "links its `.ipynb` and says how (`make lab`, or Binder).\n```\n\n"
+        f"## The course\n\n{readme_section(readme, 'The course')}\n\n"
+        f"```{{toctree}}\n:caption: Course\n:maxdepth: 1\n\n{toc}\n```\n"
+        f"{appendix_toc}\n"
+        "```{toctree}\n:caption: More\n:maxdepth: 1\n\nexplorers\ngallery\nteachers\napi\n```\n")
+    (STAGE / "gallery.md").write_text(f"# Gallery\n\n{readme_section(readme, 'Gallery')}\n")
+    teachers = (ROOT / "docs" / "teachers.md").read_text()
+    if not teachers.lstrip().startswith("# "):  # its top heading is '## ...' (README style)
+        teachers = "# For teachers\n\n" + teachers
+    (STAGE / "teachers.md").write_text(teachers)
+    api = ["# API reference\n", "Generated from the docstrings of the package `swin_edu`.\n"]
+    for module in API_MODULES:
+        api.append(f"```{{eval-rst}}\n.. automodule:: {module}\n   :members:\n```\n")
+    (STAGE / "api.md").write_text("\n".join(api))
+    shutil.copy(ROOT / "book" / "explorers.md", STAGE / "explorers.md")
+
+
+def input_key(path: Path) -> str:
+    """What an executed notebook depends on: the notebook, the package, figures, versions."""
+    digest = hashlib.sha256(path.read_bytes())
+    for folder in ("swin_edu", "figures"):
+        for file in sorted((ROOT / folder).rglob("*")):
+            if file.is_file() and "__pycache__" not in file.parts:
+                digest.update(str(file.relative_to(ROOT)).encode())
+                digest.update(file.read_bytes())
+    versions = sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions())
+    digest.update("\n".join(versions).encode())
+    return digest.hexdigest()
+
+
+def execute(path: Path, target: Path) -> float:
+    """Execute ``path`` in a fresh kernel (cwd: the staged notebooks/) into ``target``."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name="python3",
+                            store_widget_state=False,  # the site never loads widget models
+                            resources={"metadata": {"path": str(target.parent)}})
+    start = time.perf_counter()
+    client.execute()  # raises CellExecutionError on the first failing cell
+    nbformat.write(notebook, target)
+    return time.perf_counter() - start
+
+
+def copy_mathjax(target: Path) -> None:
+    """MathJax 3 from the sphinx-mathjax-offline wheel (its extension is not used: only its
+    files), without the speech rule maps and the CHTML fonts (SVG output needs neither)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sphinx-mathjax-offline")
+    if spec is None:
+        raise SystemExit("sphinx-mathjax-offline is not installed: pip install -e '.[docs]'")
+    source = Path(spec.submodule_search_locations[0]) / "static" / "mathjax"
+    shutil.copytree(source, target, ignore=lambda folder, names: [
+        n for n in names if (n == "mathmaps" and folder.endswith("sre"))
+        or (n == "chtml" and folder.endswith("output"))])
+
+
+def stage() -> None:
+    """Lay out build/book-src: pages, executed notebooks, figures, static files."""
+    course, appendices = notebooks()
+    if not course:
+        raise SystemExit("notebooks/ has no NN_*.ipynb course notebook")
+    executed = STAGE / ".executed"
+    for sub in ("notebooks", "figures", "_static", "_downloads"):
+        shutil.rmtree(STAGE / sub, ignore_errors=True)
+    for sub in ("notebooks", "_static", "_downloads/notebooks", ".executed"):
+        (STAGE / sub).mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "figures", STAGE / "figures")
+    for file in (ROOT / "book" / "_static").iterdir():
+        shutil.copy(file, STAGE / "_static" / file.name)
+    copy_mathjax(STAGE / "_static" / "mathjax")
+    write_pages(course, appendices)
+    os.environ.setdefault("MPLCONFIGDIR", str(ROOT / "build" / "mplconfig"))
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    for path in course + appendices:
+        shutil.copy(path, STAGE / "_downloads" / "notebooks" / path.name)  # as committed
+        target = STAGE / "notebooks" / path.name
+        key, key_file, cached = input_key(path), executed / f"{path.stem}.key", executed / path.name
+        if key_file.exists() and key_file.read_text() == key and cached.exists():
+            log(f"{path.name}: inputs unchanged since its last execution, reused")
+        else:
+            seconds = execute(path, cached)
+            key_file.write_text(key)
+            log(f"{path.name}: executed in a fresh kernel in {seconds:.1f} s")
+        shutil.copy(cached, target)
+    start = time.perf_counter()
+    from swin_edu.web import write_explorer_data
+
+    counts = write_explorer_data(STAGE / "_static" / "explorers-data.js")
+    log(f"kernel-free explorer states computed in {time.perf_counter() - start:.1f} s: {counts}")
+
+
+def sphinx(builder: str, out: Path) -> None:
+    """Sphinx with a fresh environment (-E): its saved doctrees do not know our extension's
+    or the explorer data's inputs. Warnings are errors (-W)."""
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "sphinx", "-b", builder, "-c", str(ROOT / "book"),
+                    "-E", "-W", "--keep-going", "-q", "-d", str(ROOT / "build" / f"doctrees-{builder}"),
+                    str(STAGE), str(out)], check=True)
+    log(f"sphinx {builder} -> {out.relative_to(ROOT)} in {time.perf_counter() - start:.1f} s")
+
+
+def print_pdf(html: Path, pdf: Path) -> None:
+    """Chromium (Debian's, driven by Playwright) prints the single-page HTML to A4 PDF."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"{CHROMIUM} not found: install Debian's chromium "
+                         f"(bash scripts/ci_e2e_setup.sh) or set CHROMIUM=/path/to/chromium")
+    start = time.perf_counter()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(html.as_uri(), wait_until="load")
+        # MathJax 3 typesets after load: wait for it, then print.
+        page.wait_for_function("window.MathJax === undefined || "
+                               "(window.MathJax.startup && window.MathJax.startup.promise)",
+                               timeout=60_000)
+        page.evaluate("async () => { if (window.MathJax) await MathJax.startup.promise; }")
+        page.emulate_media(media="print")
+        page.pdf(path=str(pdf), format="A4", print_background=True,
+                 margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"},
+                 display_header_footer=True, header_template="<span></span>",
+                 footer_template='<div style="font-size:8px;width:100%;text-align:center">'
+                                 '<span class="pageNumber"></span> / <span class="totalPages">'
+                                 '</span></div>')
+        browser.close()
+    log(f"PDF {pdf.relative_to(ROOT)} printed in {time.perf_counter() - start:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("targets", nargs="+", choices=["html", "pdf"])
+    args = parser.parse_args()
+    start = time.perf_counter()
+    stage()
+    if "html" in args.targets:
+        sphinx("html", HTML_OUT)
+    if "pdf" in args.targets:
+        sphinx("singlehtml", SINGLE_OUT)
+        print_pdf(SINGLE_OUT / "index.html", PDF_OUT)
+    log(f"done in {time.perf_counter() - start:.1f} s")
+
+
+if __name__ == "__main__":
+    main()

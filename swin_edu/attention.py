@@ -26,8 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from swin_edu._checks import (ArgumentTypeError, NotScriptable, check_bool, check_floating,
-                              check_int, check_memory, check_positive, check_probability,
-                              check_rank, refuse_jit)
+                              check_memory, check_positive, check_probability, check_rank,
+                              refuse_jit)
 from swin_edu.masks import MASKED_VALUE, shifted_window_mask
 from swin_edu.relative_position import lookup_bias, relative_position_index
 from swin_edu.windows import (shift_pair, check_window_args, cyclic_shift, reverse_cyclic_shift,

@@ -152,7 +152,7 @@ def load_checkpoint(model: torch.nn.Module, checkpoint: str | Path | dict) -> to
     if problems:
         raise ValueError("load_checkpoint: the checkpoint does not fit the model; nothing was "
                          "loaded.\n" + "\n".join(problems) + "\n" + _describe_checkpoint(clean)
-                         + "\nthe model: " + _describe_checkpoint(own, prefix=""))
+                         + "\n" + _describe_checkpoint(own, prefix="the model "))
     model.load_state_dict(clean, strict=True)
     return model
 
@@ -242,9 +242,9 @@ def _describe_checkpoint(state: dict[str, torch.Tensor], prefix: str = "the chec
     dim = embed.shape[0]
     head = state.get("head.weight")
     classes = head.shape[0] if head is not None and head.dim() == 2 else 0
-    variant = next((f"Swin-{name}" for name, cfg in VARIANTS.items()
+    variant = next((f"looks like Swin-{name}" for name, cfg in VARIANTS.items()
                     if cfg["embed_dim"] == dim and tuple(cfg["depths"]) == depth_t
-                    and tuple(cfg["num_heads"]) == head_t), "not a standard variant")
-    return (f"{prefix}looks like {variant}: embed_dim={dim}, depths={depth_t}, "
+                    and tuple(cfg["num_heads"]) == head_t), "is not a standard variant")
+    return (f"{prefix}{variant}: embed_dim={dim}, depths={depth_t}, "
             f"num_heads={head_t}, window_size={window}, num_classes={classes}, "
             f"in_chans={embed.shape[1]}, patch_size={embed.shape[2]}")

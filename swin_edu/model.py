@@ -289,8 +289,8 @@ def _check_mlp_ratio(mlp_ratio: float, dim: int) -> None:
 def _stage_tuple(name: str, values: object) -> tuple[int, ...]:
     """One positive integer per stage."""
     if not isinstance(values, (tuple, list)):
-        raise ArgumentTypeError(f"{name}={values!r} must be a tuple with one positive integer per "
-                        f"stage, e.g. (2, 2, 6, 2)")
+        raise ArgumentTypeError(f"{name}={values!r} must be a tuple with one positive "
+                                f"integer per stage, e.g. (2, 2, 6, 2)")
     return tuple(check_positive(f"{name}[{i}]", v) for i, v in enumerate(values))
 
 

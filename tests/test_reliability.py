@@ -64,7 +64,8 @@ def test_failed_load_leaves_the_model_untouched(mine, theirs, fragment):
     with pytest.raises(ValueError, match="nothing was loaded") as error:
         load_checkpoint(model, {"model": source.state_dict()})
     assert fragment in str(error.value)
-    assert "the checkpoint looks like" in str(error.value)
+    assert "the checkpoint is not a standard variant: embed_dim=" in str(error.value)
+    assert "the model is not a standard variant: embed_dim=" in str(error.value)
     assert_untouched(model, before)
 
 

@@ -2,8 +2,11 @@
 
 Every explorer shares one interface (see :class:`swin_edu.widgets._base.Explorer`):
 put it last in a cell to display it; ``controls`` (name -> widget), ``set(**values)``
-(synchronous redraw), ``state``, ``figure``, ``data`` (the arrays behind the image),
-``message`` (``""`` or the ``ValueError`` text shown instead of a traceback), ``readout``
+(synchronous redraw; checks every value first and applies all or nothing, raising a
+``ValueError``/``TypeError`` that names the control, the value and the allowed range or
+options; constructors take exactly the same values), ``state``, ``figure``, ``data``
+(the arrays behind the image), ``message`` (``""`` or the ``ValueError`` text explaining
+why the current state is invalid, shown instead of a traceback), ``readout``
 (``ipywidgets.HTML``), ``image`` (``ipywidgets.Image``, PNG).
 
 Stable CSS classes for browser tests: ``swin-edu-<slug>`` on the container,

@@ -20,7 +20,7 @@ windows. Shuffling the tiles therefore leaves the logits unchanged, and a solved
 its shuffled twin get the same prediction: on a test set of such pairs the accuracy is exactly
 50%, whatever the training. One SW-MSA block sees across the borders and can learn the task.
 
-Taught in notebooks/08_capstone_training and notebooks/09_ablations.
+Taught in notebooks/08_capstone_training, 09_shift_experiment and 10_ablations.
 """
 
 from __future__ import annotations

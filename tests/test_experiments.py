@@ -168,3 +168,14 @@ def test_mean_std():
 
 def test_palette_has_distinct_colours():
     assert len({tuple(c) for c in PALETTE.tolist()}) == len(PALETTE)
+
+
+def test_bad_arguments_name_themselves():
+    with pytest.raises(ValueError, match="grid=1"):
+        jigsaw_pairs(4, seed=0, grid=1)
+    with pytest.raises(ValueError, match="num_pairs=0"):
+        jigsaw_pairs(0, seed=0)
+    with pytest.raises(ValueError, match="order has shape"):
+        shuffle_tiles(torch.zeros(2, 1, 8, 8), torch.arange(4)[None], 4)
+    with pytest.raises(ValueError, match="do not split into tiles"):
+        tile_view(torch.zeros(1, 1, 8, 6), 4)

@@ -11,6 +11,15 @@ from swin_edu.experiments import (PALETTE, Split, TinyCNN, TinyViT, UnmaskedWind
                                   seed_everything, shuffle_tiles, tile_view, tiny_swin, train)
 
 
+@pytest.fixture(autouse=True)
+def _restore_torch_settings():
+    # seed_everything sets one thread and deterministic kernels: give other tests theirs back
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    yield
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(deterministic)
+
+
 def _jigsaw_model(**switches):
     return tiny_swin(in_chans=3, num_classes=2, embed_dim=16, depths=(2,), num_heads=(2,),
                      **switches)

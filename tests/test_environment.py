@@ -16,7 +16,8 @@ def requirement_name(spec: str) -> str:
 
 def pyproject_packages() -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    specs = list(project["dependencies"]) + list(project["optional-dependencies"]["test"])
+    extras = project["optional-dependencies"]
+    specs = list(project["dependencies"]) + list(extras["test"]) + list(extras["zh"])
     return {requirement_name(s) for s in specs}
 
 

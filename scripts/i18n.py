@@ -226,6 +226,26 @@ def check_all(paths: list[Path] | None = None) -> list[Problem]:
     return [p for path in (paths or source_notebooks()) for p in check_notebook(path)]
 
 
+# Translated documents: a whole-file translation records the sha1 of its English source in a
+# last line ``<!-- en_sha1: ... -->``; update the translation, then that line.
+DOCS = {"docs/teachers.zh.md": "docs/teachers.md"}
+DOC_STAMP = re.compile(r"<!-- en_sha1: ([0-9a-f]{40}) -->\s*$")
+
+
+def check_docs() -> list[Problem]:
+    problems = []
+    for target, source in DOCS.items():
+        text = (ROOT / target).read_text(encoding="utf-8")
+        recorded = DOC_STAMP.search(text)
+        current = sha1((ROOT / source).read_text(encoding="utf-8"))
+        if recorded is None:
+            problems.append(Problem(target, "-", "missing", "no en_sha1 line at the end"))
+        elif recorded.group(1) != current:
+            problems.append(Problem(target, "-", "stale", f"{source} changed; retranslate, "
+                                    f"then set en_sha1 to {current}"))
+    return problems
+
+
 # ---------------------------------------------------------------- generator
 
 def localize(path: Path) -> nbformat.NotebookNode:
@@ -370,10 +390,10 @@ def _resolve(names: list[str]) -> list[Path]:
 
 
 def _status(paths: list[Path], diff: bool) -> int:
-    problems = check_all(paths)
+    problems = check_all(paths) + check_docs()
     for problem in problems:
         print(problem)
-        if diff and problem.kind in ("stale", "missing"):
+        if diff and problem.kind in ("stale", "missing") and problem.notebook.endswith(".ipynb"):
             path = NOTEBOOK_DIR / problem.notebook
             cell = {c.id: c for c in nbformat.read(path, 4).cells}[problem.cell_id]
             old = (load_translations(path).get(problem.cell_id) or {}).get("en", "")
@@ -434,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"{len(written)} notebook(s) written to notebooks/{LANG}/")
         return 0
-    problems = [str(p) for p in check_all()] + outdated_outputs()
+    problems = [str(p) for p in check_all() + check_docs()] + outdated_outputs()
     print("\n".join(problems) or "Chinese edition current")
     return 1 if problems else 0
 

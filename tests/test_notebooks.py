@@ -12,6 +12,9 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# Executed: the course, its appendices, and the Chinese edition generated from them (zh/).
+EXECUTED = (NOTEBOOKS + sorted((ROOT / "notebooks").glob("appendix_*.ipynb"))
+            + sorted((ROOT / "notebooks" / "zh").glob("*.ipynb")))
 TIMEOUT_PER_CELL = 300
 
 
@@ -36,7 +39,8 @@ def test_readme_course_map_matches_notebooks():
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", EXECUTED,
+                         ids=lambda p: p.relative_to(ROOT / "notebooks").with_suffix("").as_posix())
 def test_notebook_runs_in_a_fresh_kernel(path, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")

@@ -288,11 +288,13 @@ def test_translation_keeps_code_spans_and_links(path):
     assert not problems, f"{path.name}:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("path", sorted(tool.OUT_DIR.glob("*.ipynb")), ids=lambda p: p.stem)
-def test_generated_links_resolve(path):
+@pytest.mark.parametrize("path", sorted(tool.OUT_DIR.glob("*.ipynb"))
+                         + sorted((ROOT / "notebooks").glob("appendix_*.ipynb")),
+                         ids=lambda p: p.relative_to(ROOT / "notebooks").as_posix())
+def test_generated_and_appendix_links_resolve(path):
     cells = [c.source for c in nbformat.read(path, 4).cells if c.cell_type == "markdown"]
     problems = [p for md in cells for p in check_links(md, path.parent) + check_issue_mentions(md)]
-    assert not problems, f"notebooks/zh/{path.name}:\n" + "\n".join(problems)
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)
 
 
 def test_code_is_shared_not_copied():

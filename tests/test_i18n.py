@@ -87,7 +87,7 @@ def test_drift_check_fails_on_a_changed_english_cell(sandbox):
     path = sandbox / "05_shifted_windows.ipynb"
     assert tool.check_all() == [] and tool.outdated_outputs() == []
     changed = _edit(path, _first(path, "markdown"), lambda c: setattr(
-        c, "source", c.source.replace("Shifted windows", "Shifted windows, revised")))
+        c, "source", c.source + "\n\nOne more sentence."))
     problems = tool.check_all()
     assert [(p.notebook, p.cell_id, p.kind) for p in problems] == [
         ("05_shifted_windows.ipynb", changed, "stale")]
@@ -180,8 +180,7 @@ def test_ids_reattach_a_translation_after_nbstripout_renumbered_a_changed_cell(s
     path = sandbox / "04_relative_position.ipynb"
     data = json.loads(path.read_text(encoding="utf-8"))
     old = data["cells"][0]["id"]
-    data["cells"][0]["source"] = "".join(data["cells"][0]["source"]).replace(
-        "one learned number", "one learned scalar")
+    data["cells"][0]["source"] = "".join(data["cells"][0]["source"]) + "\n\nOne more sentence."
     for i, cell in enumerate(data["cells"]):
         cell["id"] = str(i)
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -17,7 +17,8 @@ def requirement_name(spec: str) -> str:
 def pyproject_packages() -> set[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    specs = list(project["dependencies"]) + list(extras["test"]) + list(extras["docs"])
+    specs = (list(project["dependencies"]) + list(extras["test"]) + list(extras["docs"])
+             + list(extras["zh"]))
     return {requirement_name(s) for s in specs}
 
 

@@ -11,9 +11,11 @@ import pytest
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-# The numbered course notebooks and their appendices (appendix_a_*.ipynb, ...).
+# The numbered course notebooks and their appendices (appendix_a_*.ipynb, appendix_errata, ...).
 NOTEBOOKS = sorted([*(ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"),
-                    *(ROOT / "notebooks").glob("appendix_[a-z]_*.ipynb")])
+                    *(ROOT / "notebooks").glob("appendix_*.ipynb")])
+# Executed: the course, its appendices, and the Chinese edition generated from them (zh/).
+EXECUTED = NOTEBOOKS + sorted((ROOT / "notebooks" / "zh").glob("*.ipynb"))
 TIMEOUT_PER_CELL = 300
 
 
@@ -31,7 +33,7 @@ def test_committed_without_outputs(path):
 
 
 def test_readme_course_map_matches_notebooks():
-    listed = set(re.findall(r"notebooks/((?:\d\d|appendix_[a-z])_[a-z0-9_]+\.ipynb)",
+    listed = set(re.findall(r"notebooks/((?:\d\d_|appendix_)[a-z0-9_]+\.ipynb)",
                             (ROOT / "README.md").read_text()))
     present = {p.name for p in NOTEBOOKS}
     assert listed == present, f"README lists {sorted(listed - present)} that do not exist and " \
@@ -39,7 +41,8 @@ def test_readme_course_map_matches_notebooks():
 
 
 @pytest.mark.notebook
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", EXECUTED,
+                         ids=lambda p: p.relative_to(ROOT / "notebooks").with_suffix("").as_posix())
 def test_notebook_runs_in_a_fresh_kernel(path, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLCONFIGDIR", str(tmp_path / "mpl"))
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")

@@ -268,10 +268,26 @@ def localize(path: Path) -> nbformat.NotebookNode:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
         cell.metadata.pop("execution", None)
+    first_code = next((i for i, c in enumerate(out.cells) if c.cell_type == "code"), None)
+    if first_code is not None:  # the explorers' labels and messages in Chinese too
+        out.cells.insert(first_code, language_cell())
     out.metadata["language_info"] = notebook.metadata.get("language_info", {})
     out.metadata["swin_edu"] = {"language": LANG, "source": f"../{path.name}",
                                 "generated_by": "scripts/i18n.py build"}
     return out
+
+
+LANGUAGE_CELL_ID = f"set-language-{LANG}"
+
+
+def language_cell() -> nbformat.NotebookNode:
+    """The one cell only the Chinese edition has: it switches ``swin_edu.i18n`` to Chinese, so
+    sliders, readouts and explorer messages speak the notebook's language."""
+    cell = nbformat.v4.new_code_cell(
+        f"from swin_edu import i18n\n\ni18n.set_language({LANG!r})  # 讲解器（explorer）的标签与提示使用中文",
+        metadata={"swin_edu": {"generated": "language"}})
+    cell.id = LANGUAGE_CELL_ID
+    return cell
 
 
 def render(notebook: nbformat.NotebookNode) -> str:

@@ -64,8 +64,6 @@ MESSAGES: dict[str, dict[str, str]] = {"zh": {
     "M={M} is larger than the {h}x{w} map; the model would attend globally (one window). "
     "Pick M <= {limit}":
         "M={M} 大于 {h}x{w} 的特征图；模型会做全局注意力（只有一个窗口）。请选 M <= {limit}",
-    "{name}={value!r} is outside the control's range [{low}, {high}]; pick a value in it":
-        "{name}={value!r} 超出控件范围 [{low}, {high}]；请在此范围内取值",
     # figure text (matplotlib: translated only when a CJK font is installed)
     "tokens hw": "词元数 hw",
     "FLOPs": "FLOPs",

@@ -299,7 +299,8 @@ def test_generated_and_appendix_links_resolve(path):
 def test_code_is_shared_not_copied():
     for path in SOURCES:
         english = nbformat.read(path, 4).cells
-        chinese = nbformat.read(tool.OUT_DIR / path.name, 4).cells
+        chinese = [c for c in nbformat.read(tool.OUT_DIR / path.name, 4).cells
+                   if c.id != tool.LANGUAGE_CELL_ID]  # the one generated cell
         assert [c.id for c in english] == [c.id for c in chinese]
         for en, zh in zip(english, chinese):
             if en.cell_type == "code":
@@ -364,3 +365,11 @@ def test_make_lab_zh_opens_the_chinese_course():
     assert (ROOT / "notebooks" / "zh" / "00_overview.ipynb").exists()
     readme = (ROOT / "README.zh.md").read_text(encoding="utf-8")
     assert "make lab-zh" in readme and "notebooks/zh/00_overview.ipynb" in readme
+
+
+def test_chinese_notebooks_switch_the_explorers_to_chinese():
+    for path in SOURCES:
+        cells = nbformat.read(tool.OUT_DIR / path.name, 4).cells
+        setup = [c for c in cells if c.id == tool.LANGUAGE_CELL_ID]
+        first_code = next(c for c in cells if c.cell_type == "code")
+        assert setup == [first_code] and "set_language('zh')" in first_code.source, path.name

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 
 from swin_edu.model import VARIANTS, stage_shapes
 from swin_edu.viz.architecture import draw_architecture
+from swin_edu.i18n import tr
 from swin_edu.widgets._base import Explorer, int_slider
 
 __all__ = ["ShapeTracer"]
@@ -33,7 +34,7 @@ class ShapeTracer(Explorer):
         return {"variant": widgets.Dropdown(options=list(VARIANTS), value=self._initial["variant"],
                                             description="variant",
                                             layout=widgets.Layout(width="160px")),
-                "image_size": int_slider("image size", self._initial["image_size"], 4, 1024)}
+                "image_size": int_slider(tr("image size"), self._initial["image_size"], 4, 1024)}
 
     def _render(self) -> tuple[Figure, dict[str, Any], str]:
         variant, size = self.state["variant"], self.state["image_size"]
@@ -44,5 +45,6 @@ class ShapeTracer(Explorer):
                   if "padded" in s and tuple(s["padded"]) != tuple(s["shape"][1:3])]
         readout = " -> ".join("x".join(map(str, s["shape"][1:])) for s in steps)
         if padded:
-            readout += f"<br>padded to a multiple of the window in: {', '.join(padded)}"
+            readout += "<br>" + tr("padded to a multiple of the window in: {stages}",
+                                  stages=", ".join(padded))
         return fig, {"steps": steps}, readout

@@ -11,6 +11,7 @@ from matplotlib.ticker import FuncFormatter
 
 from swin_edu.complexity import msa_flops, wmsa_flops
 from swin_edu.viz.complexity import complexity_terms
+from swin_edu.i18n import tr
 from swin_edu.widgets._base import Explorer, int_slider
 
 __all__ = ["ComplexityExplorer"]
@@ -49,8 +50,9 @@ class ComplexityExplorer(Explorer):
     def _render(self) -> tuple[Figure, dict[str, Any], str]:
         h, w, C, M = (self.state[k] for k in ("h", "w", "C", "M"))
         if M > h or M > w:
-            raise ValueError(f"M={M} is larger than the {h}x{w} map; the model would attend "
-                             f"globally (one window). Pick M <= {min(h, w)}")
+            raise ValueError(tr("M={M} is larger than the {h}x{w} map; the model would attend "
+                                "globally (one window). Pick M <= {limit}",
+                                M=M, h=h, w=w, limit=min(h, w)))
         terms = complexity_terms(h, w, C, M)
         data = {"msa": msa_flops(h, w, C), "wmsa": wmsa_flops(h, w, C, M), "terms": terms}
         data["ratio"] = data["msa"] / data["wmsa"]
@@ -70,11 +72,12 @@ class ComplexityExplorer(Explorer):
         plain = FuncFormatter(lambda value, _: f"{value:.0e}".replace("e+0", "e"))
         left.xaxis.set_major_formatter(plain)
         left.yaxis.set_major_formatter(plain)
-        left.set_xlabel("tokens hw")
-        left.set_ylabel("FLOPs")
+        left.set_xlabel(tr("tokens hw", figure=True))
+        left.set_ylabel(tr("FLOPs", figure=True))
         left.legend(fontsize=8)
         left.grid(True, alpha=0.3)
-        left.set_title(f"C={C}: cost vs number of tokens", fontsize=10, y=1.0)  # y: see draw_grid
+        left.set_title(tr("C={C}: cost vs number of tokens", figure=True, C=C), fontsize=10,
+                       y=1.0)  # y: see draw_grid
         bars = ("MSA", "W-MSA")
         right.barh(bars, [terms["projections"]] * 2, color=_COLOURS["projections"],
                    label="4hwC²")
@@ -82,11 +85,14 @@ class ComplexityExplorer(Explorer):
                    color=_COLOURS["msa"], label="2(hw)²C")
         right.barh(bars[1], terms["wmsa_attention"], left=terms["projections"],
                    color=_COLOURS["wmsa"], label="2M²hwC")
-        right.set_xlabel("FLOPs (linear scale)")
+        right.set_xlabel(tr("FLOPs (linear scale)", figure=True))
         right.legend(fontsize=8, loc="lower right")
-        right.set_title(f"h={h}, w={w}: MSA / W-MSA = {data['ratio']:.2f}", fontsize=10, y=1.0)
+        right.set_title(tr("h={h}, w={w}: MSA / W-MSA = {ratio}", figure=True, h=h, w=w,
+                           ratio=f"{data['ratio']:.2f}"), fontsize=10, y=1.0)
         note = "" if h % M == 0 and w % M == 0 else (
-            f" (M does not divide {h}x{w}: the model pads, the formula is the unpadded cost)")
-        readout = (f"MSA = 4hwC² + 2(hw)²C = {data['msa']:,}; W-MSA = 4hwC² + 2M²hwC = "
-                   f"{data['wmsa']:,}; ratio = {data['ratio']:.2f}{note}")
+            tr(" (M does not divide {h}x{w}: the model pads, the formula is the unpadded cost)",
+               h=h, w=w))
+        readout = tr("MSA = 4hwC² + 2(hw)²C = {msa}; W-MSA = 4hwC² + 2M²hwC = {wmsa}; "
+                     "ratio = {ratio}", msa=f"{data['msa']:,}", wmsa=f"{data['wmsa']:,}",
+                     ratio=f"{data['ratio']:.2f}") + note
         return fig, data, readout

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from swin_edu.masks import region_labels, shifted_window_mask
 from swin_edu.viz._style import MAX_ANNOTATED_SIDE, hide_ticks
 from swin_edu.viz.masks import reach_on, region_labels_on, window_mask_on, window_token_ids
+from swin_edu.i18n import tr
 from swin_edu.widgets._base import Explorer, int_slider
 from swin_edu.windows import check_window_args, window_partition
 
@@ -63,10 +64,10 @@ class MaskExplorer(Explorer):
         return {
             "H": int_slider("H", v["H"], 1, 64),
             "W": int_slider("W", v["W"], 1, 64),
-            "window_size": int_slider("window size M", v["window_size"], 1, 16),
-            "shift_size": int_slider("shift S", v["shift_size"], 0, 15),
-            "window": int_slider("window", v["window"], 0, 4095),
-            "query": int_slider("query token", v["query"], 0, 255),
+            "window_size": int_slider(tr("window size M"), v["window_size"], 1, 16),
+            "shift_size": int_slider(tr("shift S"), v["shift_size"], 0, 15),
+            "window": int_slider(tr("window"), v["window"], 0, 4095),
+            "query": int_slider(tr("query token"), v["query"], 0, 255),
         }
 
     def _dependent_limits(self, state: dict[str, Any]) -> dict[str, tuple[int, int]]:
@@ -98,13 +99,15 @@ class MaskExplorer(Explorer):
                             bottom=0.04 if not small else 0.16, wspace=0.3 if small else 0.12)
         region_labels_on(left, H, W, M, S, window=window)
         window_mask_on(middle, mask[window], slot_labels[window],
-                       title=f"mask of window {window}", query=query)
+                       title=tr("mask of window {window}", figure=True, window=window), query=query)
         reach_on(right, reach, position, M, S,
-                 f"reach of token {position} (original map)", shifted=S > 0)
+                 tr("reach of token {position} (original map)", figure=True,
+                    position=position), shifted=S > 0)
         for ax, side in ((left, max(H, W)), (middle, M * M), (right, max(H, W))):
             if side > MAX_ANNOTATED_SIDE:
                 hide_ticks(ax)
-        readout = (f"nW={mask.shape[0]}, window {window}: tokens {M * M}, "
-                   f"masked pairs={data['masked_pairs']} of {M ** 4}; query token {query} "
-                   f"= original {position}, may attend to {int(reach.sum())} keys")
+        readout = tr("nW={nW}, window {window}: tokens {tokens}, masked pairs={masked} of {pairs}; "
+                     "query token {query} = original {position}, may attend to {keys} keys",
+                     nW=mask.shape[0], window=window, tokens=M * M, masked=data["masked_pairs"],
+                     pairs=M ** 4, query=query, position=position, keys=int(reach.sum()))
         return fig, data, readout

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from swin_edu.patches import merge_patches
 from swin_edu.viz._style import MERGE_COLOURS, draw_grid, mark_cells, new_figure, solid_cmap
 from swin_edu.viz.patches import merge_source_codes
+from swin_edu.i18n import tr
 from swin_edu.widgets._base import Explorer, int_slider
 
 __all__ = ["PatchMergingExplorer"]
@@ -37,7 +38,7 @@ class PatchMergingExplorer(Explorer):
     def _make_controls(self):
         v = self._initial
         return {"H": int_slider("H", v["H"], 1, 16), "W": int_slider("W", v["W"], 1, 16),
-                "token": int_slider("merged token", v["token"], 0, 63)}
+                "token": int_slider(tr("merged token"), v["token"], 0, 63)}
 
     def _dependent_limits(self, state: dict[str, Any]) -> dict[str, tuple[int, int]]:
         H, W = state["H"], state["W"]
@@ -59,11 +60,13 @@ class PatchMergingExplorer(Explorer):
         fig = new_figure(10.0, 4.0, dpi=self.dpi)
         left, right = fig.subplots(1, 2, width_ratios=[1.0, 1.0])
         draw_grid(left, codes, cmap=cmap, norm=norm, text=x[0, :, :, 0].long().numpy(),
-                  title=f"input {H}x{W}x1, colour = x0 x1 x2 x3")
+                  title=tr("input {H}x{W}x1, colour = x0 x1 x2 x3", figure=True, H=H, W=W))
         mark_cells(left, inputs, colour="#e63946", linewidth=2.5)
         draw_grid(right, np.arange(4)[None, :], cmap=cmap, norm=norm, text=values[None, :],
-                  title=f"merged token {token} at ({r}, {c}): 4C channels",
+                  title=tr("merged token {token} at ({row}, {col}): 4C channels", figure=True,
+                           token=token, row=r, col=c),
                   col_labels=["x0", "x1", "x2", "x3"], row_labels=[str(token)])
-        readout = (f"{H}x{W}x1 -> {H // 2}x{W // 2}x4 (then LayerNorm and Linear 4C -> 2C); "
-                   f"token {token} = cat of positions {inputs}")
+        readout = tr("{H}x{W}x1 -> {h}x{w}x4 (then LayerNorm and Linear 4C -> 2C); "
+                     "token {token} = cat of positions {inputs}",
+                     H=H, W=W, h=H // 2, w=W // 2, token=token, inputs=inputs)
         return fig, data, readout

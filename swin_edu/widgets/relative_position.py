@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from swin_edu._checks import ArgumentTypeError, check_int, check_rank
 from swin_edu.relative_position import relative_coords
 from swin_edu.viz.relative_position import bias_row, bias_row_on
+from swin_edu.i18n import tr
 from swin_edu.widgets._base import Explorer, int_slider
 
 __all__ = ["RelativePositionExplorer"]
@@ -85,8 +86,8 @@ class RelativePositionExplorer(Explorer):
 
     def _make_controls(self):
         top = max(8, self._initial["window_size"]) if self._table is not None else 8
-        return {"window_size": int_slider("window size M", self._initial["window_size"], 1, top),
-                "query": int_slider("query token", self._initial["query"], 0, top ** 2 - 1)}
+        return {"window_size": int_slider(tr("window size M"), self._initial["window_size"], 1, top),
+                "query": int_slider(tr("query token"), self._initial["query"], 0, top ** 2 - 1)}
 
     def _dependent_limits(self, state: dict[str, Any]) -> dict[str, tuple[int, int]]:
         return {"query": (0, state["window_size"] ** 2 - 1)}
@@ -118,9 +119,11 @@ class RelativePositionExplorer(Explorer):
         if image is not None and len(fig.axes) == 2:  # a new figure: add its colour bar once
             fig.colorbar(image, ax=left, shrink=0.7)
         q_row, q_col = divmod(query, M)
-        readout = (f"M={M}: table of (2M-1)^2 = {(2 * M - 1) ** 2} rows; query {query} at "
-                   f"({q_row}, {q_col}) reads rows {sorted(set(data['index'].flatten().tolist()))}"
+        where = dict(M=M, rows=(2 * M - 1) ** 2, query=query, row=q_row, col=q_col)
+        readout = (tr("M={M}: table of (2M-1)^2 = {rows} rows; query {query} at ({row}, {col}) "
+                      "reads rows {read}", read=sorted(set(data["index"].flatten().tolist())),
+                      **where)
                    if M <= 3 else
-                   f"M={M}: table of (2M-1)^2 = {(2 * M - 1) ** 2} rows; query {query} at "
-                   f"({q_row}, {q_col}) reads {M * M} distinct rows")
+                   tr("M={M}: table of (2M-1)^2 = {rows} rows; query {query} at ({row}, {col}) "
+                      "reads {distinct} distinct rows", distinct=M * M, **where))
         return fig, data, readout

@@ -248,6 +248,24 @@ def check_docs() -> list[Problem]:
 
 # ---------------------------------------------------------------- generator
 
+# A relative link target: no scheme, not an anchor, not already going up a folder.
+LOCAL_TARGET = re.compile(r"(\]\()(?![a-z]+:|#|\.\./|/)([^)#\s]+)")
+
+
+def _relink(markdown: str) -> str:
+    """Links to the course's own notebooks stay (their Chinese edition sits beside this one);
+    links to anything else under notebooks/ (the assignments, ...) go one folder up."""
+    names = {p.name for p in source_notebooks()}
+
+    def fix(match: re.Match) -> str:
+        target = match.group(2)
+        if target in names or not (NOTEBOOK_DIR / target).exists():
+            return match.group(0)
+        return f"{match.group(1)}../{target}"
+
+    return LOCAL_TARGET.sub(fix, markdown)
+
+
 def localize(path: Path) -> nbformat.NotebookNode:
     """The Chinese notebook for ``path``; raises ValueError while any cell is not current."""
     problems = check_notebook(path)
@@ -259,7 +277,7 @@ def localize(path: Path) -> nbformat.NotebookNode:
     for cell in out.cells:
         entry = entries.get(cell.id)
         if cell.cell_type == "markdown":
-            cell.source = RELATIVE_LINK.sub(r"\1../../", entry["zh"])
+            cell.source = _relink(RELATIVE_LINK.sub(r"\1../../", entry["zh"]))
         elif entry is not None:
             source = _source(cell)
             for pair in entry.get("replace") or []:

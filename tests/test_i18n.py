@@ -62,6 +62,7 @@ def sandbox(tmp_path, monkeypatch):
     for path in SOURCES:
         shutil.copy(path, notebooks / path.name)
     shutil.copytree(tool.OUT_DIR, notebooks / "zh")
+    (notebooks / "assignments").symlink_to(tool.NOTEBOOK_DIR / "assignments")  # links resolve
     shutil.copytree(tool.TRANSLATIONS, tmp_path / "i18n" / "zh")
     monkeypatch.setattr(tool, "NOTEBOOK_DIR", notebooks)
     monkeypatch.setattr(tool, "OUT_DIR", notebooks / "zh")

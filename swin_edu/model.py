@@ -96,8 +96,10 @@ def effective_shift(H: int, W: int, window_size: int, shift_size: int,
     keeps its table and fails. swin_edu keeps the window, pads the map to one whole window and
     does not shift, under either rule.
     """
-    if rule not in SHIFT_RULES:
-        raise ValueError(f"rule={rule!r}; expected one of {SHIFT_RULES}")
+    H, W = check_positive("H", H), check_positive("W", W)
+    window_size = check_positive("window_size", window_size)
+    shift_size = check_shift(shift_size, window_size)
+    check_shift_rule(rule, name="rule")
     if rule == "official":
         fits = min(H, W) <= window_size
         return (0, 0) if fits else (shift_size, shift_size)
@@ -270,10 +272,10 @@ class SwinTransformer(nn.Module):
         return self.head(self.forward_features(images))
 
 
-def check_shift_rule(shift_rule: str) -> None:
+def check_shift_rule(shift_rule: str, name: str = "shift_rule") -> None:
     """Refuse a shift rule other than ``"official"`` or ``"per_axis"`` (see ``effective_shift``)."""
-    if shift_rule not in SHIFT_RULES:
-        raise ValueError(f"shift_rule={shift_rule!r}; expected one of {SHIFT_RULES}: "
+    if not isinstance(shift_rule, str) or shift_rule not in SHIFT_RULES:
+        raise ValueError(f"{name}={shift_rule!r}; expected one of {SHIFT_RULES}: "
                          f"'official' (the official code and Hugging Face) or 'per_axis' "
                          f"(torchvision)")
 

@@ -37,8 +37,8 @@ from swin_edu.complexity import (count_parameters, largest_activation_bytes, mea
                                  model_flops, msa_flops, wmsa_flops)
 from swin_edu.convert import from_hf, load_checkpoint, resize_relative_position_bias_table
 from swin_edu.masks import region_labels, shifted_window_mask
-from swin_edu.model import (BasicLayer, SwinTransformer, SwinTransformerBlock, stage_shapes,
-                            swin_b, swin_l, swin_s, swin_t)
+from swin_edu.model import (BasicLayer, SwinTransformer, SwinTransformerBlock, effective_shift,
+                            stage_shapes, swin_b, swin_l, swin_s, swin_t)
 from swin_edu.patches import PatchEmbed, PatchMerging, merge_patches, patch_partition
 from swin_edu.relative_position import (RelativePositionBias, lookup_bias, relative_coords,
                                         relative_position_index, window_coords)
@@ -93,6 +93,7 @@ KINDS: dict[str, list[Any]] = {
     "heads": [None, (0, 2), (1,), (1.5, 2), "12"],
     "classes": [-1, 2.5, None, True, "5"],
     "variant": ["X", "t", None, 5],
+    "rule": ["torchvision", "Official", None, 5, ("official",)],
     "variants": ["window (w/o shifting)", ["nope"], 5],
     "rows": [None, [], [{}], "rows"],
     "state_dict": [None, [], {"a": 1}, {1: torch.zeros(1)}],
@@ -220,12 +221,14 @@ SPECS: list[tuple[Callable[..., Any], dict[str, Any], dict[str, str]]] = [
           downsample="bool")),
     (SwinTransformer, dict(SMALL, patch_size=4, in_chans=3, mlp_ratio=4.0, qkv_bias=True,
                            drop_rate=0.0, attn_drop_rate=0.0, drop_path_rate=0.1, ape=False,
-                           patch_norm=True),
+                           patch_norm=True, shift_rule="official"),
      dict(img_size="size", patch_size="size", in_chans="size", num_classes="classes",
           embed_dim="size", depths="depths", num_heads="heads", window_size="size",
           mlp_ratio="ratio", qkv_bias="bool", drop_rate="prob", attn_drop_rate="prob",
-          drop_path_rate="prob", ape="bool", patch_norm="bool")),
+          drop_path_rate="prob", ape="bool", patch_norm="bool", shift_rule="rule")),
     (_forward(TINY), dict(images=torch.zeros(1, 3, 32, 32)), dict(images="image")),
+    (effective_shift, dict(H=7, W=14, window_size=7, shift_size=3, rule="official"),
+     dict(H="size", W="size", window_size="size", shift_size="shift", rule="rule")),
     (stage_shapes, dict(variant="T", image_size=224, batch_size=1),
      dict(variant="variant", image_size="image_size", batch_size="count")),
 ] + [
@@ -362,7 +365,7 @@ def explorer_cache():
     return get
 
 
-CONSTANTS = {"VARIANTS", "PAPER_TABLE5_MS", "MASKED_VALUE"}
+CONSTANTS = {"VARIANTS", "PAPER_TABLE5_MS", "MASKED_VALUE", "SHIFT_RULES"}
 
 
 def test_every_public_name_is_covered():

@@ -6,13 +6,22 @@ the landing page and the gallery are cut from ``README.md``, the teachers' guide
 staged into ``build/book-src/`` (a build product, never edited) and built by Sphinx with
 MyST-NB and sphinx-book-theme (configuration: ``book/conf.py``).
 
-    python scripts/build_site.py html     # -> build/book/        (index.html)
+The Chinese edition is built beside it into ``build/book/zh/`` (Sphinx ``language = "zh_CN"``):
+its landing page is cut from ``README.zh.md``, its notebooks are ``notebooks/zh/`` (generated
+by ``scripts/i18n.py``, executed here in fresh kernels like the English ones), its teachers'
+guide is ``docs/teachers.zh.md``; it adds the glossary ``docs/TERMINOLOGY.md``, shares the
+English gallery and leaves out the API page and the explorer lab (English only). Every page of
+both editions has a language switch (``book/_templates/lang-switch.html``) to the same page in
+the other language, or to its landing page where that page has no counterpart.
+
+    python scripts/build_site.py html     # -> build/book/        (index.html; zh/index.html)
     python scripts/build_site.py pdf      # -> build/swin-edu-course.pdf (Chromium prints
                                           #    Sphinx's single-page HTML)
 
 Executed notebooks are reused between the two builds only while the key of their inputs is the
-same: the notebook file, every file of ``swin_edu/`` and ``figures/``, and the installed
-packages' versions (``build/book-src/.executed/<name>.key``).
+same: the notebook file (as staged), every file of ``swin_edu/`` and ``figures/``, and the
+installed packages' versions (``build/book-src/.executed/<name>.key``,
+``build/book-src/zh/.executed/<name>.key``).
 """
 
 from __future__ import annotations
@@ -30,7 +39,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGE = ROOT / "build" / "book-src"
+ZH_STAGE = STAGE / "zh"  # excluded from the English build by book/conf.py
 HTML_OUT = ROOT / "build" / "book"
+ZH_OUT = HTML_OUT / "zh"
 SINGLE_OUT = ROOT / "build" / "book-single"
 PDF_OUT = ROOT / "build" / "swin-edu-course.pdf"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -154,6 +165,95 @@ def copy_mathjax(target: Path) -> None:
         or (n == "chtml" and folder.endswith("output"))])
 
 
+def execute_cached(path: Path, target: Path, executed: Path) -> None:
+    """``target``: ``path`` executed in a fresh kernel in ``target``'s folder, or the copy
+    executed earlier from the same inputs (``input_key``) kept in ``executed/``."""
+    key, key_file, cached = input_key(path), executed / f"{path.stem}.key", executed / path.name
+    label = ("zh/" if path.is_relative_to(ZH_STAGE) else "") + path.name
+    if key_file.exists() and key_file.read_text() == key and cached.exists():
+        log(f"{label}: inputs unchanged since its last execution, reused")
+    else:
+        seconds = execute(path, cached)
+        key_file.write_text(key)
+        log(f"{label}: executed in a fresh kernel in {seconds:.1f} s")
+    shutil.copy(cached, target)
+
+
+# Links of the generated Chinese notebooks (written for notebooks/zh/ in the repository) as
+# seen from the zh site's notebooks/: figures are staged in zh/figures, the glossary is a page.
+ZH_LINKS = [("](../../figures/", "](../figures/"),
+            ("](../../docs/TERMINOLOGY.md)", "](../terminology.md)")]
+
+
+def zh_notebook(source: Path, target: Path) -> None:
+    """Stage a Chinese notebook with its Markdown links rewritten (``ZH_LINKS``)."""
+    import nbformat
+
+    notebook = nbformat.read(source, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for old, new in ZH_LINKS:
+                cell.source = cell.source.replace(old, new)
+    nbformat.write(notebook, target)
+
+
+def write_zh_pages(course: list[Path], appendices: list[Path]) -> None:
+    """zh/index.md (README.zh.md's intro and course table + table of contents), gallery.md
+    (the English README's gallery, its captions in English), teachers.md, terminology.md."""
+    readme = (ROOT / "README.zh.md").read_text()
+    title = re.search(r"^# (.+)$", readme, re.M).group(1)
+    intro = readme.split("\n## ", 1)[0].split("\n", 1)[1].strip().replace(
+        "](docs/TERMINOLOGY.md)", "](terminology.md)")
+    table = re.search(r"^## 课程\n(.*?)(?=^## |\Z)", readme, re.S | re.M)
+    if not table:
+        raise SystemExit("README.zh.md has no '## 课程' section; the Chinese site's landing "
+                         "page is cut from it")
+    course_md = table.group(1).strip().replace("](notebooks/zh/", "](notebooks/")
+    toc = "\n".join(f"notebooks/{p.stem}" for p in course)
+    appendix_toc = ("\n```{toctree}\n:caption: 附录\n:maxdepth: 1\n\n"
+                    + "\n".join(f"notebooks/{p.stem}" for p in appendices) + "\n```\n"
+                    ) if appendices else ""
+    (ZH_STAGE / "index.md").write_text(
+        f"# {title}\n\n{intro}\n\n"
+        "```{admonition} 先读，再运行\n"
+        "下面每一页都是课程的一个 notebook，在构建本网站时执行过，所以输出和图都在页面上。"
+        "带滑块的探索器在页面上有一个无需 Python 的版本（预先计算的状态，界面文字为英文）。"
+        "要自己运行某个 notebook，每页都链接了它的 `.ipynb` 并说明了方法（`make lab` 或 "
+        "Binder）。API 参考只有英文版（页面顶部的 English 链接）。\n```\n\n"
+        f"## 课程\n\n{course_md}\n\n"
+        f"```{{toctree}}\n:caption: 课程\n:maxdepth: 1\n\n{toc}\n```\n"
+        f"{appendix_toc}\n"
+        "```{toctree}\n:caption: 更多\n:maxdepth: 1\n\ngallery\nteachers\nterminology\n```\n")
+    english = (ROOT / "README.md").read_text()
+    (ZH_STAGE / "gallery.md").write_text(
+        "# 图集\n\n（图注为英文。）\n\n" + readme_section(english, "Gallery") + "\n")
+    teachers = (ROOT / "docs" / "teachers.zh.md").read_text()
+    if not re.search(r"^# ", teachers, re.M):  # its top heading is '## ...' (README style)
+        teachers = "# 给教师\n\n" + teachers
+    (ZH_STAGE / "teachers.md").write_text(teachers)
+    shutil.copy(ROOT / "docs" / "TERMINOLOGY.md", ZH_STAGE / "terminology.md")
+
+
+def stage_zh() -> None:
+    """Lay out build/book-src/zh: the Chinese pages and executed notebooks, figures."""
+    found = sorted((ROOT / "notebooks" / "zh").glob("*.ipynb"))
+    course = [p for p in found if COURSE.match(p.name)]
+    appendices = [p for p in found if not COURSE.match(p.name)]
+    if not course:
+        raise SystemExit("notebooks/zh/ has no NN_*.ipynb notebook: run `make zh`")
+    for sub in ("notebooks", "figures", "_downloads", "_staged"):
+        shutil.rmtree(ZH_STAGE / sub, ignore_errors=True)
+    for sub in ("notebooks", "_downloads/notebooks", ".executed", "_staged"):
+        (ZH_STAGE / sub).mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "figures", ZH_STAGE / "figures")
+    write_zh_pages(course, appendices)
+    for path in course + appendices:
+        shutil.copy(path, ZH_STAGE / "_downloads" / "notebooks" / path.name)  # as committed
+        staged = ZH_STAGE / "_staged" / path.name  # links rewritten: the key covers them
+        zh_notebook(path, staged)
+        execute_cached(staged, ZH_STAGE / "notebooks" / path.name, ZH_STAGE / ".executed")
+
+
 def stage() -> None:
     """Lay out build/book-src: pages, executed notebooks, figures, static files."""
     course, appendices = notebooks()
@@ -173,15 +273,8 @@ def stage() -> None:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     for path in course + appendices:
         shutil.copy(path, STAGE / "_downloads" / "notebooks" / path.name)  # as committed
-        target = STAGE / "notebooks" / path.name
-        key, key_file, cached = input_key(path), executed / f"{path.stem}.key", executed / path.name
-        if key_file.exists() and key_file.read_text() == key and cached.exists():
-            log(f"{path.name}: inputs unchanged since its last execution, reused")
-        else:
-            seconds = execute(path, cached)
-            key_file.write_text(key)
-            log(f"{path.name}: executed in a fresh kernel in {seconds:.1f} s")
-        shutil.copy(cached, target)
+        execute_cached(path, STAGE / "notebooks" / path.name, executed)
+    stage_zh()
     start = time.perf_counter()
     from swin_edu.web import write_explorer_data
 
@@ -189,14 +282,19 @@ def stage() -> None:
     log(f"kernel-free explorer states computed in {time.perf_counter() - start:.1f} s: {counts}")
 
 
-def sphinx(builder: str, out: Path) -> None:
+def sphinx(builder: str, out: Path, language: str = "en") -> None:
     """Sphinx with a fresh environment (-E): its saved doctrees do not know our extension's
-    or the explorer data's inputs. Warnings are errors (-W)."""
+    or the explorer data's inputs. Warnings are errors (-W). ``language`` ``zh``: the Chinese
+    edition (book/conf.py reads SWIN_EDU_SITE_LANG)."""
     shutil.rmtree(out, ignore_errors=True)
+    source = ZH_STAGE if language == "zh" else STAGE
+    options = ["-D", "language=zh_CN"] if language == "zh" else []
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "sphinx", "-b", builder, "-c", str(ROOT / "book"),
-                    "-E", "-W", "--keep-going", "-q", "-d", str(ROOT / "build" / f"doctrees-{builder}"),
-                    str(STAGE), str(out)], check=True)
+                    "-E", "-W", "--keep-going", "-q", *options,
+                    "-d", str(ROOT / "build" / f"doctrees-{builder}-{language}"),
+                    str(source), str(out)], check=True,
+                   env={**os.environ, "SWIN_EDU_SITE_LANG": language})
     log(f"sphinx {builder} -> {out.relative_to(ROOT)} in {time.perf_counter() - start:.1f} s")
 
 
@@ -236,6 +334,7 @@ def main() -> None:
     stage()
     if "html" in args.targets:
         sphinx("html", HTML_OUT)
+        sphinx("html", ZH_OUT, "zh")  # after: the English build empties build/book/
     if "pdf" in args.targets:
         sphinx("singlehtml", SINGLE_OUT)
         print_pdf(SINGLE_OUT / "index.html", PDF_OUT)

@@ -6,6 +6,9 @@
   kernel; explorers with no kernel-free version say so and how to run them.
 - Every notebook page starts with how to run it: its ``.ipynb``, ``make lab``, Binder.
 - The explorers' scripts and data are added only to the pages that have an explorer.
+- Every page links the same page in the other language (English ⇄ 中文), or the other
+  edition's landing page where it has no such page (``lang-switch.html``; conf.py sets
+  ``swin_language``, ``swin_other_docs``, ``swin_other_root``).
 """
 
 from __future__ import annotations
@@ -137,6 +140,23 @@ def add_scripts(app: Sphinx, pagename: str, templatename: str, context: dict,
         app.add_js_file("explorers.js")
 
 
+LANGUAGE_NAMES = {"en": "English", "zh": "中文"}
+BUILT_PAGES = ("genindex", "search")  # pages Sphinx writes in both editions
+
+
+def language_switch(app: Sphinx, pagename: str, templatename: str, context: dict,
+                    doctree) -> None:
+    """``swin_switch``: the other edition's language, its name and the URL of this page
+    there (relative, so the site works from any folder)."""
+    config = app.config
+    other = "en" if config.swin_language == "zh" else "zh"
+    same = pagename in config.swin_other_docs or pagename in BUILT_PAGES
+    target = pagename if same else "index"
+    url = "../" * pagename.count("/") + config.swin_other_root + target + ".html"
+    context["swin_switch"] = {"lang": other, "name": LANGUAGE_NAMES[other], "url": url,
+                              "same": same}
+
+
 def purge(app: Sphinx, env, docname: str) -> None:
     getattr(env, "swin_explorer_docs", set()).discard(docname)
 
@@ -148,6 +168,10 @@ def merge(app: Sphinx, env, docnames, other) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.add_config_value("swin_repository", "", "html")
+    app.add_config_value("swin_language", "en", "html")
+    app.add_config_value("swin_other_docs", [], "html")
+    app.add_config_value("swin_other_root", "zh/", "html")
+    app.connect("html-page-context", language_switch)
     app.connect("doctree-read", replace_widget_outputs)
     app.connect("doctree-read", add_run_box)
     app.connect("html-page-context", add_scripts)

@@ -94,6 +94,9 @@ def write_pages(course: list[Path], appendices: list[Path]) -> None:
     readme = (ROOT / "README.md").read_text()
     title = re.search(r"^# (.+)$", readme, re.M).group(1)
     intro = readme.split("\n## ", 1)[0].split("\n", 1)[1].strip()
+    # The Chinese README's link: its landing page in the Chinese edition (raw HTML: a page
+    # of another Sphinx project is no cross-reference of this one).
+    intro = re.sub(r"\[([^\]]*)\]\(README\.zh\.md\)", r'<a href="zh/index.html">\1</a>', intro)
     docs = [f"notebooks/{p.stem}" for p in course]
     extra = [f"notebooks/{p.stem}" for p in appendices]
     toc = "\n".join(docs)
@@ -179,22 +182,41 @@ def execute_cached(path: Path, target: Path, executed: Path) -> None:
     shutil.copy(cached, target)
 
 
-# Links of the generated Chinese notebooks (written for notebooks/zh/ in the repository) as
-# seen from the zh site's notebooks/: figures are staged in zh/figures, the glossary is a page.
-ZH_LINKS = [("](../../figures/", "](../figures/"),
-            ("](../../docs/TERMINOLOGY.md)", "](../terminology.md)")]
+# Markdown links of the notebooks that point outside the site, as the site's pages see them
+# (a notebook of notebooks/ or notebooks/zh/ is staged in notebooks/ of its edition): the
+# figures are staged beside each edition; the glossary (English -> Chinese terms) is a page of
+# the Chinese edition only (the English PDF has no CJK font to print it with), which English
+# pages link as raw HTML (another Sphinx project); the graded assignments (their sources hold
+# the solutions) are named, not published.
+ASSIGNMENT = (re.compile(r"\[([^\]]*)\]\((?:\.\./)?assignments/[^)]*\)"), r"\1")
+FIGURES = (re.compile(r"\]\((?:\.\./)+figures/"), "](../figures/")
+LINKS = {"en": [FIGURES, ASSIGNMENT,
+                (re.compile(r"\[([^\]]*)\]\((?:\.\./)+docs/TERMINOLOGY\.md\)"),
+                 r'<a href="../zh/terminology.html">\1</a>')],
+         "zh": [FIGURES, ASSIGNMENT,
+                (re.compile(r"\]\((?:\.\./)+docs/TERMINOLOGY\.md\)"), "](../terminology.md)")]}
 
 
-def zh_notebook(source: Path, target: Path) -> None:
-    """Stage a Chinese notebook with its Markdown links rewritten (``ZH_LINKS``)."""
+def stage_notebook(source: Path, target: Path, language: str) -> None:
+    """Stage a notebook with its Markdown links rewritten (``LINKS``); code cells as they are."""
     import nbformat
 
     notebook = nbformat.read(source, as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            for old, new in ZH_LINKS:
-                cell.source = cell.source.replace(old, new)
+            for pattern, new in LINKS[language]:
+                cell.source = pattern.sub(new, cell.source)
     nbformat.write(notebook, target)
+
+
+def stage_notebooks(paths: list[Path], folder: Path, language: str) -> None:
+    """``folder``/notebooks: ``paths`` staged (links rewritten) and executed (or reused: the
+    key covers the staged file); ``folder``/_downloads/notebooks: the notebooks as committed."""
+    for path in paths:
+        shutil.copy(path, folder / "_downloads" / "notebooks" / path.name)  # as committed
+        staged = folder / "_staged" / path.name
+        stage_notebook(path, staged, language)
+        execute_cached(staged, folder / "notebooks" / path.name, folder / ".executed")
 
 
 def write_zh_pages(course: list[Path], appendices: list[Path]) -> None:
@@ -227,8 +249,10 @@ def write_zh_pages(course: list[Path], appendices: list[Path]) -> None:
     english = (ROOT / "README.md").read_text()
     (ZH_STAGE / "gallery.md").write_text(
         "# 图集\n\n（图注为英文。）\n\n" + readme_section(english, "Gallery") + "\n")
-    teachers = (ROOT / "docs" / "teachers.zh.md").read_text()
-    if not re.search(r"^# ", teachers, re.M):  # its top heading is '## ...' (README style)
+    # without its leading comment (the translator's note: which English text it translates)
+    teachers = re.sub(r"\A\s*<!--.*?-->\s*", "", (ROOT / "docs" / "teachers.zh.md").read_text(),
+                      flags=re.S)
+    if not teachers.startswith("# "):  # its top heading is '## ...' (README style)
         teachers = "# 给教师\n\n" + teachers
     (ZH_STAGE / "teachers.md").write_text(teachers)
     shutil.copy(ROOT / "docs" / "TERMINOLOGY.md", ZH_STAGE / "terminology.md")
@@ -243,15 +267,13 @@ def stage_zh() -> None:
         raise SystemExit("notebooks/zh/ has no NN_*.ipynb notebook: run `make zh`")
     for sub in ("notebooks", "figures", "_downloads", "_staged"):
         shutil.rmtree(ZH_STAGE / sub, ignore_errors=True)
+    for page in ZH_STAGE.glob("*.md"):
+        page.unlink()
     for sub in ("notebooks", "_downloads/notebooks", ".executed", "_staged"):
         (ZH_STAGE / sub).mkdir(parents=True, exist_ok=True)
     shutil.copytree(ROOT / "figures", ZH_STAGE / "figures")
     write_zh_pages(course, appendices)
-    for path in course + appendices:
-        shutil.copy(path, ZH_STAGE / "_downloads" / "notebooks" / path.name)  # as committed
-        staged = ZH_STAGE / "_staged" / path.name  # links rewritten: the key covers them
-        zh_notebook(path, staged)
-        execute_cached(staged, ZH_STAGE / "notebooks" / path.name, ZH_STAGE / ".executed")
+    stage_notebooks(course + appendices, ZH_STAGE, "zh")
 
 
 def stage() -> None:
@@ -259,10 +281,11 @@ def stage() -> None:
     course, appendices = notebooks()
     if not course:
         raise SystemExit("notebooks/ has no NN_*.ipynb course notebook")
-    executed = STAGE / ".executed"
-    for sub in ("notebooks", "figures", "_static", "_downloads"):
+    for sub in ("notebooks", "figures", "_static", "_downloads", "_staged"):
         shutil.rmtree(STAGE / sub, ignore_errors=True)
-    for sub in ("notebooks", "_static", "_downloads/notebooks", ".executed"):
+    for page in STAGE.glob("*.md"):  # written again below; none left from older layouts
+        page.unlink()
+    for sub in ("notebooks", "_static", "_downloads/notebooks", ".executed", "_staged"):
         (STAGE / sub).mkdir(parents=True, exist_ok=True)
     shutil.copytree(ROOT / "figures", STAGE / "figures")
     for file in (ROOT / "book" / "_static").iterdir():
@@ -271,9 +294,7 @@ def stage() -> None:
     write_pages(course, appendices)
     os.environ.setdefault("MPLCONFIGDIR", str(ROOT / "build" / "mplconfig"))
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    for path in course + appendices:
-        shutil.copy(path, STAGE / "_downloads" / "notebooks" / path.name)  # as committed
-        execute_cached(path, STAGE / "notebooks" / path.name, executed)
+    stage_notebooks(course + appendices, STAGE, "en")
     stage_zh()
     start = time.perf_counter()
     from swin_edu.web import write_explorer_data

@@ -157,6 +157,23 @@ def language_switch(app: Sphinx, pagename: str, templatename: str, context: dict
                               "same": same}
 
 
+def chinese_search():
+    """Sphinx 9.0's Chinese search (``sphinx.search.zh``) ships the English stemmer but its
+    ``language_data.js`` sets ``window.Stemmer = ChineseStemmer``, a name nothing defines: a
+    page error on every page of the Chinese edition. The same search, naming the stemmer it
+    ships; ``None`` where Sphinx no longer has the mismatch."""
+    from sphinx.search.zh import SearchChinese
+
+    if (SearchChinese.js_stemmer_rawcode != "english-stemmer.js"
+            or SearchChinese.language_name == "English"):
+        return None
+
+    class SearchChineseEnglishStemmer(SearchChinese):
+        language_name = "English"  # only names the stemmer in language_data.js
+
+    return SearchChineseEnglishStemmer
+
+
 def purge(app: Sphinx, env, docname: str) -> None:
     getattr(env, "swin_explorer_docs", set()).discard(docname)
 
@@ -172,6 +189,9 @@ def setup(app: Sphinx) -> dict:
     app.add_config_value("swin_other_docs", [], "html")
     app.add_config_value("swin_other_root", "zh/", "html")
     app.connect("html-page-context", language_switch)
+    search = chinese_search()
+    if search is not None:
+        app.add_search_language(search)
     app.connect("doctree-read", replace_widget_outputs)
     app.connect("doctree-read", add_run_box)
     app.connect("html-page-context", add_scripts)

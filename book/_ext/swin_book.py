@@ -54,8 +54,18 @@ def displayed_explorer(source: str) -> tuple[str, dict] | None:
     return value.func.id, kwargs
 
 
-def explorer_node(name: str, kwargs: dict) -> nodes.raw:
+def explorer_node(name: str, kwargs: dict, language: str = "en") -> nodes.raw:
     kind = EXPLORERS[name]
+    if language == "zh":  # the explorer itself keeps its English labels (explorers.js)
+        if kind is None:
+            return nodes.raw("", f'<p class="swin-edu-kf-note"><code>{name}</code> 探索器需要 '
+                             f"Python 内核：运行这个 notebook（<code>make lab</code> 或 Binder）"
+                             f"才能使用它的滑块。</p>", format="html")
+        init = json.dumps(kwargs).replace("'", "&#39;")
+        return nodes.raw("", f'<p class="swin-edu-kf-note">这个探索器无需 Python 就能在本页使用：'
+                         f"它的各个状态在构建网站时由程序包计算（范围比 notebook 中的控件小；"
+                         f"界面文字为英文）。</p>\n<div class=\"swin-edu-kf\" "
+                         f"data-explorer=\"{kind}\" data-init='{init}'></div>", format="html")
     if kind is None:
         text = (f'<p class="swin-edu-kf-note">The <code>{name}</code> explorer needs a Python '
                 f"kernel: run this notebook (<code>make lab</code>, or Binder) to use its "
@@ -89,7 +99,7 @@ def replace_widget_outputs(app: Sphinx, doctree: nodes.document) -> None:
             text = child.astext()
             if WIDGET_VIEW in text or text.lstrip().startswith(("VBox(", "HBox(")):
                 output.remove(child)
-        output += explorer_node(*shown)
+        output += explorer_node(*shown, app.config.swin_language)
         found = found or EXPLORERS[shown[0]] is not None
     if found or "swin-edu-kf" in doctree.astext() or any(
             "swin-edu-kf" in raw.astext() for raw in doctree.findall(nodes.raw)):
@@ -106,26 +116,36 @@ def add_run_box(app: Sphinx, doctree: nodes.document) -> None:
     if section is None:
         return
     repository = app.config.swin_repository.rstrip("/")
+    zh = app.config.swin_language == "zh"
+    folder = "notebooks/zh" if zh else "notebooks"
     box = nodes.admonition(classes=["tip", "swin-edu-run"])
-    box += nodes.title("", "Run this notebook")
+    box += nodes.title("", "运行这个 notebook" if zh else "Run this notebook")
     para = nodes.paragraph()
-    para += nodes.Text("This page is the notebook ")
+    para += nodes.Text("本页是 notebook " if zh else "This page is the notebook ")
     para += nodes.reference("", name, refuri=name)
-    para += nodes.Text(" (as committed, without outputs) executed when the site was built. "
-                       "To run it yourself, in a clone of the repository: ")
-    para += nodes.literal("", "make lab")
-    para += nodes.Text(" (builds .venv with CPU PyTorch and opens JupyterLab), then open "
-                       f"notebooks/{name}. On Binder, which builds from environment.yml: ")
+    if zh:
+        para += nodes.Text("（提交时的版本，不含输出）在构建本网站时执行的结果。要自己运行，"
+                           "在仓库的克隆中：")
+        para += nodes.literal("", "make lab-zh")
+        para += nodes.Text(f"（用 CPU 版 PyTorch 构建 .venv 并打开 JupyterLab），然后打开 "
+                           f"{folder}/{name}。在 Binder 上（按 environment.yml 构建）：")
+    else:
+        para += nodes.Text(" (as committed, without outputs) executed when the site was built. "
+                           "To run it yourself, in a clone of the repository: ")
+        para += nodes.literal("", "make lab")
+        para += nodes.Text(" (builds .venv with CPU PyTorch and opens JupyterLab), then open "
+                           f"{folder}/{name}. On Binder, which builds from environment.yml: ")
     if repository:
         url = (f"https://mybinder.org/v2/gh/{repository.split('github.com/')[-1]}/HEAD"
-               f"?labpath=notebooks/{name}")
-        para += nodes.reference("", "launch it on Binder", refuri=url)
-        para += nodes.Text(" (source: ")
+               f"?labpath={folder}/{name}")
+        para += nodes.reference("", "在 Binder 上启动" if zh else "launch it on Binder",
+                                refuri=url)
+        para += nodes.Text("（源码：" if zh else " (source: ")
         para += nodes.reference("", repository, refuri=repository)
-        para += nodes.Text(").")
+        para += nodes.Text("）。" if zh else ").")
     else:
-        para += nodes.Text("point mybinder.org at the repository and open "
-                           f"notebooks/{name}.")
+        para += nodes.Text(f"把 mybinder.org 指向本仓库并打开 {folder}/{name}。" if zh else
+                           f"point mybinder.org at the repository and open {folder}/{name}.")
     box += para
     title_index = next(i for i, child in enumerate(section.children)
                        if isinstance(child, nodes.title))

@@ -240,7 +240,7 @@ def write_zh_pages(course: list[Path], appendices: list[Path]) -> None:
         "```{admonition} 先读，再运行\n"
         "下面每一页都是课程的一个 notebook，在构建本网站时执行过，所以输出和图都在页面上。"
         "带滑块的探索器在页面上有一个无需 Python 的版本（预先计算的状态，界面文字为英文）。"
-        "要自己运行某个 notebook，每页都链接了它的 `.ipynb` 并说明了方法（`make lab` 或 "
+        "要自己运行某个 notebook，每页都链接了它的 `.ipynb` 并说明了方法（`make lab-zh` 或 "
         "Binder）。API 参考只有英文版（页面顶部的 English 链接）。\n```\n\n"
         f"## 课程\n\n{course_md}\n\n"
         f"```{{toctree}}\n:caption: 课程\n:maxdepth: 1\n\n{toc}\n```\n"

@@ -17,8 +17,10 @@ MIN_PAGES, MAX_PAGES = 80, 400
 
 
 def _normal(text: str) -> str:
-    """Spaces collapsed, ligatures (ﬀ, ﬁ, ...) spelled out, as text extraction varies."""
+    """Spaces collapsed, ligatures (ﬀ, ﬁ, ...) spelled out, as text extraction varies;
+    Sphinx's smart quotes (paper’s) as the notebooks type them (paper's)."""
     text = text.replace("\ufb00", "ff").replace("\ufb01", "fi").replace("\ufb02", "fl")
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
     return re.sub(r"\s+", " ", text)
 
 

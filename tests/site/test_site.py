@@ -1,8 +1,10 @@
 """The course website in a real browser (headless Chromium, served from localhost).
 
 Every page: no console error, no failed request, no request that leaves localhost, every image
-loads, every internal link and anchor resolves. The explorer lab: moving a control changes the
-picture, and an invalid combination shows the message the notebook's widget shows.
+loads, every internal link and anchor resolves - in both editions (build/book/ and the Chinese
+build/book/zh/). The explorer lab: moving a control changes the picture, and an invalid
+combination shows the message the notebook's widget shows. The language switch on every page
+leads to the same page in the other language, or to its landing page.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 from conftest import SHOTS, SITE
 
 NOTEBOOKS = sorted(p.stem for p in (SITE.parents[1] / "notebooks").glob("*.ipynb"))
+ZH_NOTEBOOKS = sorted(p.stem for p in (SITE.parents[1] / "notebooks" / "zh").glob("*.ipynb"))
 
 
 def pages() -> list[str]:
@@ -76,6 +79,18 @@ def test_the_site_has_the_course(site):
         assert page in built
 
 
+def test_the_site_has_the_chinese_edition(site):
+    built = pages()
+    assert ZH_NOTEBOOKS, "notebooks/zh/ is empty: run `make zh`"
+    for stem in ZH_NOTEBOOKS:
+        assert f"zh/notebooks/{stem}.html" in built, f"no page for notebooks/zh/{stem}.ipynb"
+        assert (site / "zh" / "notebooks" / f"{stem}.ipynb").exists()
+    for page in ("index.html", "gallery.html", "teachers.html", "terminology.html"):
+        assert f"zh/{page}" in built
+    html = (site / "zh" / "notebooks" / f"{ZH_NOTEBOOKS[0]}.html").read_text()
+    assert '<html lang="zh-CN"' in html or "<html lang=\"zh_CN\"" in html
+
+
 @pytest.mark.parametrize("name", pages())
 def test_page(name, server, browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -90,6 +105,9 @@ def test_page(name, server, browser):
         ready = page.locator("div.swin-edu-kf.swin-edu-kf-ready").count()
         assert ready == page.locator("div.swin-edu-kf[data-explorer]").count(), \
             f"{name}: an explorer did not start"
+    switch = page.locator("a.swin-edu-lang")
+    assert switch.count() == 1 and switch.is_visible(), f"{name}: no visible language switch"
+    assert switch.inner_text() == ("English" if name.startswith("zh/") else "中文")
     page.screenshot(path=str(SHOTS / (name.replace("/", "__") + ".png")))
     context.close()
     dead = []
@@ -179,3 +197,34 @@ def test_notebook_pages_embed_working_explorers(server, browser):
     assert "make lab" in page.locator(".swin-edu-run").inner_text()
     assert page.locator(".swin-edu-run a[href$='.ipynb']").count() == 1
     context.close()
+
+
+def _switch(page) -> None:
+    with page.expect_navigation(wait_until="load"):
+        page.locator("a.swin-edu-lang").click()
+
+
+def test_language_switch_keeps_the_notebook(server, browser):
+    """English notebook 05 -> its Chinese page -> back; an English-only page -> zh landing."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    watch = Watch(page, server)
+    page.goto(f"{server}/notebooks/05_shifted_windows.html", wait_until="load")
+    _switch(page)
+    assert page.url == f"{server}/zh/notebooks/05_shifted_windows.html"
+    assert page.locator("html").get_attribute("lang") in ("zh-CN", "zh_CN")
+    assert "移位" in page.locator("h1").first.inner_text()
+    page.screenshot(path=str(SHOTS / "lang_switch_zh_05.png"))
+    _switch(page)
+    assert page.url == f"{server}/notebooks/05_shifted_windows.html"
+    assert page.locator("html").get_attribute("lang") == "en"
+    english_only = sorted(set(NOTEBOOKS) - set(ZH_NOTEBOOKS))
+    if english_only:
+        page.goto(f"{server}/notebooks/{english_only[0]}.html", wait_until="load")
+        _switch(page)
+        assert page.url == f"{server}/zh/index.html"
+    page.goto(f"{server}/zh/teachers.html", wait_until="load")
+    _switch(page)
+    assert page.url == f"{server}/teachers.html"
+    context.close()
+    assert not watch.problems, watch.problems

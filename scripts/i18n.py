@@ -243,6 +243,51 @@ def check_docs() -> list[Problem]:
         elif recorded.group(1) != current:
             problems.append(Problem(target, "-", "stale", f"{source} changed; retranslate, "
                                     f"then set en_sha1 to {current}"))
+    return problems + check_assignments_doc()
+
+
+# The assignments' instructions: the graded notebooks stay English (nbgrader reads them), and
+# ASSIGNMENTS_DOC translates their markdown, one section per assignment, each with a line
+# ``<!-- <ID> en_sha1: ... -->`` recording sha1(assignment_english(notebook)).
+ASSIGNMENT_DIR = NOTEBOOK_DIR / "assignments"
+ASSIGNMENTS_DOC = "docs/assignments.zh.md"
+ASSIGNMENT_STAMP = re.compile(r"^<!-- (\S+) en_sha1: ([0-9a-f]{40}) -->$", re.M)
+
+
+def assignment_notebooks() -> list[Path]:
+    """``ASSIGNMENT_DIR/<ID>/<ID>.ipynb`` for every assignment."""
+    return sorted(p for p in ASSIGNMENT_DIR.glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
+def assignment_english(path: Path) -> str:
+    """What a section of ASSIGNMENTS_DOC translates: the sources of the notebook's markdown
+    cells, in notebook order, joined by ``"\\n\\n"``, leaving out nbgrader solution cells (the
+    teacher's answer to a written question, which students never see)."""
+    cells = nbformat.read(path, as_version=4).cells
+    return "\n\n".join(_source(c) for c in cells if c.cell_type == "markdown"
+                       and not (c.metadata.get("nbgrader") or {}).get("solution"))
+
+
+def check_assignments_doc() -> list[Problem]:
+    """A section of ASSIGNMENTS_DOC whose assignment's English changed is stale; an assignment
+    without a section is missing; a section without an assignment is an orphan."""
+    path = ROOT / ASSIGNMENTS_DOC
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    recorded = dict(ASSIGNMENT_STAMP.findall(text))
+    problems = []
+    notebooks = assignment_notebooks()
+    for notebook in notebooks:
+        name = notebook.stem
+        current = sha1(assignment_english(notebook))
+        if name not in recorded:
+            problems.append(Problem(ASSIGNMENTS_DOC, name, "missing",
+                                    f"no section with `<!-- {name} en_sha1: ... -->`"))
+        elif recorded[name] != current:
+            problems.append(Problem(ASSIGNMENTS_DOC, name, "stale",
+                                    f"the markdown of {name}.ipynb changed; retranslate the "
+                                    f"section, then set its en_sha1 to {current}"))
+    for orphan in sorted(set(recorded) - {n.stem for n in notebooks}):
+        problems.append(Problem(ASSIGNMENTS_DOC, orphan, "orphan", "no such assignment"))
     return problems
 
 

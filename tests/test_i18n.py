@@ -45,6 +45,83 @@ def test_doc_drift_is_caught(monkeypatch, tmp_path):
     assert [p.kind for p in tool.check_docs()] == ["stale"]
 
 
+def test_assignments_doc_is_current():
+    assert {p.stem for p in tool.assignment_notebooks()} == {
+        "01_patch_merging", "02_windows", "03_relative_position", "04_shifted_window_mask",
+        "05_window_attention", "06_complexity"}
+    problems = tool.check_assignments_doc()
+    assert not problems, "\n".join(map(str, problems))
+
+
+def test_assignments_doc_drift_is_caught(monkeypatch, tmp_path):
+    shutil.copytree(ROOT / "notebooks" / "assignments", tmp_path / "assignments")
+    path = tmp_path / "assignments" / "04_shifted_window_mask" / "04_shifted_window_mask.ipynb"
+    notebook = nbformat.read(path, 4)
+    cell = next(c for c in notebook.cells if c.cell_type == "markdown")
+    cell.source += "\nA new sentence."
+    nbformat.write(notebook, path)
+    monkeypatch.setattr(tool, "ASSIGNMENT_DIR", tmp_path / "assignments")
+    assert [(p.notebook, p.cell_id, p.kind) for p in tool.check_docs()] == [
+        ("docs/assignments.zh.md", "04_shifted_window_mask", "stale")]
+    assert tool.main(["check"]) == 1
+
+
+def test_assignments_doc_ignores_code_and_solution_cells(monkeypatch, tmp_path):
+    shutil.copytree(ROOT / "notebooks" / "assignments", tmp_path / "assignments")
+    path = tmp_path / "assignments" / "06_complexity" / "06_complexity.ipynb"
+    notebook = nbformat.read(path, 4)
+    solution = next(c for c in notebook.cells
+                    if (c.metadata.get("nbgrader") or {}).get("solution")
+                    and c.cell_type == "markdown")
+    solution.source += "\nMore of the teacher's answer."
+    next(c for c in notebook.cells if c.cell_type == "code").source += "\n# a comment"
+    nbformat.write(notebook, path)
+    monkeypatch.setattr(tool, "ASSIGNMENT_DIR", tmp_path / "assignments")
+    assert tool.check_assignments_doc() == []
+    path.parent.rename(tmp_path / "assignments" / "07_gone")
+    (tmp_path / "assignments" / "07_gone" / "06_complexity.ipynb").rename(
+        tmp_path / "assignments" / "07_gone" / "07_gone.ipynb")
+    assert [(p.cell_id, p.kind) for p in tool.check_assignments_doc()] == [
+        ("07_gone", "missing"), ("06_complexity", "orphan")]
+
+
+def _assignment_sections() -> dict[str, str]:
+    """``{ID: section}``: a section runs from its ``## `` heading to the next one."""
+    text = (ROOT / tool.ASSIGNMENTS_DOC).read_text(encoding="utf-8")
+    sections = {}
+    for section in re.split(r"^(?=## )", text, flags=re.M):
+        stamps = tool.ASSIGNMENT_STAMP.findall(section)
+        assert len(stamps) <= 1, f"one en_sha1 line per section: {stamps}"
+        if stamps:
+            sections[stamps[0][0]] = section
+    return sections
+
+
+def test_assignments_doc_keeps_code_spans_links_and_maths():
+    sections = _assignment_sections()
+    problems = []
+    for path in tool.assignment_notebooks():
+        english, chinese = tool.assignment_english(path), sections.get(path.stem, "")
+        prose = re.sub(r"```.*?```", " ", english, flags=re.S)
+        for span in set(re.findall(r"`[^`\n]+`", prose)):
+            if span not in chinese:
+                problems.append(f"{path.stem}: code {span} lost")
+        for target in re.findall(r"\]\(([^)]+)\)", english):
+            if f"]({target})" not in chinese:
+                problems.append(f"{path.stem}: link {target!r} lost")
+        for block in re.findall(r"\$\$.*?\$\$", english, flags=re.S):
+            if block not in chinese:
+                problems.append(f"{path.stem}: maths {block} changed")
+        code_lines = [line.split("#")[0].rstrip() for block in re.findall(r"```(.*?)```", english,
+                                                                            flags=re.S)
+                      for line in block.splitlines()]
+        problems += [f"{path.stem}: code line {line!r} lost"
+                     for line in code_lines if line not in chinese]
+        if not CJK.search(chinese):
+            problems.append(f"{path.stem}: no Chinese")
+    assert not problems, "\n".join(problems)
+
+
 def test_generated_notebooks_are_what_the_generator_writes():
     assert tool.outdated_outputs() == [], "run `make zh`"
 
@@ -263,6 +340,20 @@ def test_glossary_check_can_fail():
     assert not _uses("`cyclic_shift(x)`".replace("`cyclic_shift(x)`", ""), term)
     assert avoid and avoid[0] not in _prose(f"> 原文：{avoid[0]}")
     assert avoid[0] in _prose(f"正文：{avoid[0]}")
+
+
+def test_assignments_doc_uses_the_glossary_terms():
+    sections = _assignment_sections()
+    problems = []
+    for path in tool.assignment_notebooks():
+        en, chinese = _prose(tool.assignment_english(path)), sections[path.stem]
+        zh = _prose(chinese)
+        for term, chosen, avoid in GLOSSARY:
+            if _uses(en, term) and chosen not in chinese:
+                problems.append(f"{path.stem}: '{term}' but no '{chosen}'")
+            problems += [f"{path.stem}: '{word}' (use '{chosen}')"
+                         for word in avoid if word in zh.replace(chosen, "")]
+    assert not problems, "\n".join(problems)
 
 
 # ---------------------------------------------------------------- what translation keeps

@@ -245,7 +245,8 @@ def write_zh_pages(course: list[Path], appendices: list[Path]) -> None:
         f"## 课程\n\n{course_md}\n\n"
         f"```{{toctree}}\n:caption: 课程\n:maxdepth: 1\n\n{toc}\n```\n"
         f"{appendix_toc}\n"
-        "```{toctree}\n:caption: 更多\n:maxdepth: 1\n\ngallery\nteachers\nterminology\n```\n")
+        "```{toctree}\n:caption: 更多\n:maxdepth: 1\n\ngallery\nteachers\nassignments\n"
+        "terminology\n```\n")
     english = (ROOT / "README.md").read_text()
     (ZH_STAGE / "gallery.md").write_text(
         "# 图集\n\n（图注为英文。）\n\n" + readme_section(english, "Gallery") + "\n")
@@ -254,7 +255,13 @@ def write_zh_pages(course: list[Path], appendices: list[Path]) -> None:
                       flags=re.S)
     if not teachers.startswith("# "):  # its top heading is '## ...' (README style)
         teachers = "# 给教师\n\n" + teachers
-    (ZH_STAGE / "teachers.md").write_text(teachers)
+    (ZH_STAGE / "teachers.md").write_text(teachers.replace("](assignments.zh.md)",
+                                                           "](assignments.md)"))
+    # the assignments' instructions in Chinese (the graded notebooks themselves stay English)
+    assignments = re.sub(r"\A\s*<!--.*?-->\s*", "",
+                         (ROOT / "docs" / "assignments.zh.md").read_text(), flags=re.S)
+    (ZH_STAGE / "assignments.md").write_text(assignments.replace("](teachers.zh.md)",
+                                                                 "](teachers.md)"))
     shutil.copy(ROOT / "docs" / "TERMINOLOGY.md", ZH_STAGE / "terminology.md")
 
 

@@ -85,7 +85,8 @@ def test_the_site_has_the_chinese_edition(site):
     for stem in ZH_NOTEBOOKS:
         assert f"zh/notebooks/{stem}.html" in built, f"no page for notebooks/zh/{stem}.ipynb"
         assert (site / "zh" / "notebooks" / f"{stem}.ipynb").exists()
-    for page in ("index.html", "gallery.html", "teachers.html", "assignments.html", "terminology.html"):
+    for page in ("index.html", "gallery.html", "teachers.html", "assignments.html",
+                 "terminology.html"):
         assert f"zh/{page}" in built
     html = (site / "zh" / "notebooks" / f"{ZH_NOTEBOOKS[0]}.html").read_text()
     assert '<html lang="zh-CN"' in html or "<html lang=\"zh_CN\"" in html

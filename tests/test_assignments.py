@@ -26,6 +26,7 @@ from swin_edu import grading  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "assignments.sh"
 SOURCES = REPO / "notebooks" / "assignments"
+NBGRADER_ERROR = re.compile(r"\[\w+ \| ERROR\]")  # nbgrader's log format: "[AutogradeApp | ERROR]"
 ASSIGNMENTS = sorted(p.name for p in SOURCES.iterdir() if (p / f"{p.name}.ipynb").is_file())
 
 
@@ -155,7 +156,9 @@ def test_autograde_solution_blank_and_classic_mistakes(course, tmp_path, assignm
 
     run_script(course, "collect", str(returned), assignment)
     log = run_script(course, "autograde", assignment, rc=1)  # the cheater is flagged
-    assert "ERROR" not in log, log[-4000:]
+    # nbgrader's own errors only: a kernel that nbgrader stops may print a ZMQ shutdown traceback
+    # ("ERROR:tornado.general") on its stderr, which says nothing about the grading.
+    assert not NBGRADER_ERROR.search(log), log[-4000:]
     assert "integrity audit" in log.split("step(s) failed")[-1]
 
     flags = flagged(course)

@@ -152,6 +152,17 @@ def test_training_is_deterministic_under_a_seed():
     assert first[0].train_loss != other[0].train_loss
 
 
+def test_without_the_curve_the_training_is_the_same_and_only_the_last_accuracy_is_kept():
+    images, labels = jigsaw_pairs(16, seed=0)
+    data = Split(images, labels, images[:12], labels[:12])
+    with_curve = run_seeds(lambda: _jigsaw_model(), data, seeds=(4,), epochs=3, batch_size=8)[0]
+    last_only = run_seeds(lambda: _jigsaw_model(), data, seeds=(4,), epochs=3, batch_size=8,
+                          curve=False)[0]
+    assert last_only.train_loss == with_curve.train_loss
+    assert len(with_curve.test_acc) == 3
+    assert last_only.test_acc == with_curve.test_acc[-1:]
+
+
 def test_baselines_shapes():
     seed_everything(0)
     x = torch.randn(3, 1, 8, 8)

@@ -17,6 +17,9 @@ c.Execute.timeout = 60
 # is too short on a busy machine (the first cell imports torch): nbgrader then abandons the
 # whole notebook ("Timeout waiting for IOPub output") and every cell scores zero.
 c.Execute.iopub_timeout = 30
+# Stop each student's kernel at once when its notebook is done: every output is already
+# recorded, and a graceful shutdown only waits about 0.7 s per submission for torch's exit.
+c.Execute.shutdown_kernel = "immediate"
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

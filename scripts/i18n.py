@@ -243,7 +243,47 @@ def check_docs() -> list[Problem]:
         elif recorded.group(1) != current:
             problems.append(Problem(target, "-", "stale", f"{source} changed; retranslate, "
                                     f"then set en_sha1 to {current}"))
-    return problems + check_assignments_doc()
+    return problems + check_sections() + check_assignments_doc()
+
+
+# Translated sections: a translation of one ``## `` section of an English document records the
+# sha1 of that section (heading line to the next ``## ``) in a line
+# ``<!-- <source> "<heading>" en_sha1: ... -->``, e.g. the README's course table.
+SECTIONS = {"README.zh.md": ("README.md", "## The course")}
+SECTION_STAMP = re.compile(r'^<!-- (\S+) "(## [^"]+)" en_sha1: ([0-9a-f]{40}) -->$', re.M)
+
+
+def markdown_section(text: str, heading: str) -> str | None:
+    """The lines of ``text`` from the line ``heading`` up to (not including) the next line
+    starting with ``## ``; None when there is no such heading."""
+    lines = text.splitlines()
+    if heading not in lines:
+        return None
+    start = lines.index(heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+               len(lines))
+    return "\n".join(lines[start:end]).strip() + "\n"
+
+
+def check_sections() -> list[Problem]:
+    problems = []
+    for target, (source, heading) in SECTIONS.items():
+        english = markdown_section((ROOT / source).read_text(encoding="utf-8"), heading)
+        if english is None:
+            problems.append(Problem(target, heading, "orphan", f"{source} has no '{heading}'"))
+            continue
+        stamps = {(s, h): sha for s, h, sha in
+                  SECTION_STAMP.findall((ROOT / target).read_text(encoding="utf-8"))}
+        recorded, current = stamps.get((Path(source).name, heading)), sha1(english)
+        if recorded is None:
+            problems.append(Problem(target, heading, "missing",
+                                    f'no line `<!-- {Path(source).name} "{heading}" en_sha1: '
+                                    f'{current} -->`'))
+        elif recorded != current:
+            problems.append(Problem(target, heading, "stale",
+                                    f"'{heading}' of {source} changed; retranslate it, then "
+                                    f"set its en_sha1 to {current}"))
+    return problems
 
 
 # The assignments' instructions: the graded notebooks stay English (nbgrader reads them), and

@@ -164,3 +164,38 @@ def test_link_check_can_fail(markdown, expected):
         assert problems == []
     else:
         assert problems and expected in problems[0], problems
+
+
+ERRATUM_HEADING = re.compile(r"^## E(\d+)\. ", re.M)
+ERRATUM_CITE = re.compile(r"errat(?:um|a) E(\d+)(?:(?:-| and )E(\d+))?")
+
+
+def cited_errata(markdown: str) -> set[int]:
+    """Errata numbers cited in a cell that links the errata appendix: 'erratum E2',
+    'errata E9 and E10', 'errata E3-E6' (a range)."""
+    if "(appendix_errata.ipynb" not in markdown:
+        return set()
+    numbers = set()
+    for first, last in ERRATUM_CITE.findall(markdown):
+        numbers.update(range(int(first), int(last or first) + 1))
+    return numbers
+
+
+def test_every_erratum_is_linked_where_the_course_meets_it():
+    appendix = ROOT / "notebooks" / "appendix_errata.ipynb"
+    listed = {int(n) for _, text in cells(appendix, "markdown")
+              for n in ERRATUM_HEADING.findall(text)}
+    assert listed == set(range(1, 12))
+    cited = {n for path in NOTEBOOKS if path != appendix
+             for _, text in cells(path, "markdown") for n in cited_errata(text)}
+    assert listed - cited == set(), "errata no notebook links where it meets the point"
+
+
+@pytest.mark.parametrize("markdown, expected", [
+    ("erratum E2 of [the appendix](appendix_errata.ipynb)", {2}),
+    ("errata E3-E6 of [the appendix](appendix_errata.ipynb)", {3, 4, 5, 6}),
+    ("errata E9 and E10 of [the appendix](appendix_errata.ipynb)", {9, 10}),
+    ("erratum E2, no link", set()),
+])
+def test_erratum_citations_are_read(markdown, expected):
+    assert cited_errata(markdown) == expected

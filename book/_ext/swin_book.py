@@ -25,6 +25,10 @@ EXPLORERS = {"MaskExplorer": "mask", "RelativePositionExplorer": "relpos",
              "ComplexityExplorer": "complexity", "PatchMergingExplorer": "merging",
              "ShapeTracer": "shapes"}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+# Arguments that bring data the notebook computed (notebook 09's trained bias table): the
+# precomputed states cannot show it, so such an explorer is treated as needing a kernel.
+KERNEL_DATA = {"table"}
+KERNEL_DATA_KEY = "_kernel_data"
 
 
 def displayed_explorer(source: str) -> tuple[str, dict] | None:
@@ -49,16 +53,24 @@ def displayed_explorer(source: str) -> tuple[str, dict] | None:
     for keyword in value.keywords:
         try:
             kwargs[keyword.arg] = ast.literal_eval(keyword.value)
-        except ValueError:
-            pass  # a computed argument: the explorer starts from its default there
+        except ValueError:  # a computed argument: the explorer starts from its default there
+            if keyword.arg in KERNEL_DATA:
+                return value.func.id, {KERNEL_DATA_KEY: keyword.arg}
     return value.func.id, kwargs
 
 
+def explorer_kind(name: str, kwargs: dict) -> str | None:
+    """The explorers.js kind that shows this explorer; None where it needs a kernel."""
+    return None if KERNEL_DATA_KEY in kwargs else EXPLORERS[name]
+
+
 def explorer_node(name: str, kwargs: dict, language: str = "en") -> nodes.raw:
-    kind = EXPLORERS[name]
+    kind = explorer_kind(name, kwargs)
     if language == "zh":  # the explorer itself keeps its English labels (explorers.js)
         if kind is None:
-            return nodes.raw("", f'<p class="swin-edu-kf-note"><code>{name}</code> 探索器需要 '
+            data = (f"（它显示这个 notebook 计算出的 <code>{kwargs[KERNEL_DATA_KEY]}</code>）"
+                    if KERNEL_DATA_KEY in kwargs else "")
+            return nodes.raw("", f'<p class="swin-edu-kf-note"><code>{name}</code> 探索器{data}需要 '
                              f"Python 内核：运行这个 notebook（<code>make lab</code> 或 Binder）"
                              f"才能使用它的滑块。</p>", format="html")
         init = json.dumps(kwargs).replace("'", "&#39;")
@@ -67,9 +79,11 @@ def explorer_node(name: str, kwargs: dict, language: str = "en") -> nodes.raw:
                          f"界面文字为英文）。</p>\n<div class=\"swin-edu-kf\" "
                          f"data-explorer=\"{kind}\" data-init='{init}'></div>", format="html")
     if kind is None:
-        text = (f'<p class="swin-edu-kf-note">The <code>{name}</code> explorer needs a Python '
-                f"kernel: run this notebook (<code>make lab</code>, or Binder) to use its "
-                f"sliders.</p>")
+        data = (f" (it shows the <code>{kwargs[KERNEL_DATA_KEY]}</code> this notebook "
+                f"computed)" if KERNEL_DATA_KEY in kwargs else "")
+        text = (f'<p class="swin-edu-kf-note">The <code>{name}</code> explorer{data} needs a '
+                f"Python kernel: run this notebook (<code>make lab</code>, or Binder) to use "
+                f"its sliders.</p>")
     else:
         init = json.dumps(kwargs).replace("'", "&#39;")
         text = (f'<p class="swin-edu-kf-note">This explorer works on this page without Python: '
@@ -100,7 +114,7 @@ def replace_widget_outputs(app: Sphinx, doctree: nodes.document) -> None:
             if WIDGET_VIEW in text or text.lstrip().startswith(("VBox(", "HBox(")):
                 output.remove(child)
         output += explorer_node(*shown, app.config.swin_language)
-        found = found or EXPLORERS[shown[0]] is not None
+        found = found or explorer_kind(*shown) is not None
     if found or "swin-edu-kf" in doctree.astext() or any(
             "swin-edu-kf" in raw.astext() for raw in doctree.findall(nodes.raw)):
         app.env.swin_explorer_docs = getattr(app.env, "swin_explorer_docs", set()) | {docname}

@@ -278,3 +278,24 @@ def test_no_failure_is_silent(tmp_path):
     header, looping_row = rows[0], next(r for r in rows if "looping" in r)
     assert float(looping_row[header.index("score")]) == 4.0
     assert float(looping_row[header.index("max_score")]) == 9.0
+
+
+def test_a_dead_kernel_in_one_assignment_does_not_stop_the_next(tmp_path):
+    """`autograde 05_window_attention 06_complexity` with a kernel killed in 05: 06 is still
+    graded, the summary names the crash, and the run exits 1 only at the end."""
+    first, second = "05_window_attention", "06_complexity"
+    run_script(tmp_path, "generate", first, second)
+    returned = tmp_path / "returned"
+    killer = nbformat.read(notebook_path(tmp_path, first), as_version=4)
+    cell = next(iter(code_solution_cells(killer).values()))
+    cell.source = "import os\nos._exit(1)\n"
+    submit(returned, "killer", first, killer)
+    submit(returned, "honest", second,
+           nbformat.read(SOURCES / second / f"{second}.ipynb", as_version=4))
+    run_script(tmp_path, "collect", str(returned), first, second)
+    log = run_script(tmp_path, "autograde", first, second, rc=1)
+    assert f"nbgrader autograde {first}" in log.split("step(s) failed")[-1]
+    for name, (score, max_score, manual) in grades(tmp_path, second, "honest").items():
+        assert manual or score == max_score > 0, (name, score)
+    summary = (tmp_path / "course" / "summary.txt").read_text()
+    assert "kernel died" in summary, summary

@@ -35,7 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from swin_edu._checks import check_positive, check_rank
+from swin_edu._checks import (ArgumentTypeError, check_bool, check_int, check_positive,
+                              check_rank, check_real)
 from swin_edu.attention import WindowAttention, global_attention
 from swin_edu.model import Mlp, SwinTransformer
 from swin_edu.patches import PatchEmbed
@@ -62,6 +63,8 @@ def seed_everything(seed: int, threads: int = 1) -> None:
     One thread: the matrices here are tiny, and a fixed reduction order keeps every printed
     number the same from run to run.
     """
+    seed = check_int("seed", seed, low=0, high=2**32 - 1)  # NumPy's range
+    threads = check_positive("threads", threads)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -89,6 +92,8 @@ def digits_split(test_size: float = 0.25, random_state: int = 0) -> Split:
     Pixels are scaled to ``[0, 1]`` and standardised with the training set's mean and
     standard deviation. Returns images ``(N, 1, 8, 8)``.
     """
+    check_real("test_size", test_size, 0.0, 1.0, low_open=True, high_open=True)
+    random_state = check_int("random_state", random_state, low=0, high=2**32 - 1)
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -136,6 +141,7 @@ def seams_match(images: torch.Tensor, tile: int) -> torch.Tensor:
     """The jigsaw label: ``True`` where, along every border between tiles, each pixel equals
     its neighbour on the other side. ``(B, C, H, W)`` -> ``(B,)`` bool."""
     check_rank("images", images, 4, "(B, C, H, W)")
+    check_positive("tile", tile)
     H, W = images.shape[-2:]
     ok = torch.ones(images.shape[0], dtype=torch.bool)
     for k in range(tile, W, tile):  # vertical borders: column k-1 | column k
@@ -213,6 +219,9 @@ class TinyCNN(nn.Module):
     """Two 3x3 convolutions, 2x2 max pooling, a linear head. ``(B, C, H, W)`` -> logits."""
 
     def __init__(self, in_chans: int = 1, num_classes: int = 10, width: int = 16) -> None:
+        check_positive("in_chans", in_chans)
+        check_positive("num_classes", num_classes)
+        check_positive("width", width)
         super().__init__()
         self.features = nn.Sequential(
             nn.Conv2d(in_chans, width, 3, padding=1), nn.ReLU(),
@@ -299,6 +308,8 @@ def tiny_swin(img_size: int = 8, patch_size: int = 1, in_chans: int = 1, num_cla
     Returns:
         The model; no stochastic depth, no dropout.
     """
+    check_bool("shift", shift)
+    check_bool("mask", mask)
     if position not in POSITIONS:
         raise ValueError(f"position={position!r}; expected one of {POSITIONS}")
     model = SwinTransformer(img_size=img_size, patch_size=patch_size, in_chans=in_chans,
@@ -333,6 +344,11 @@ class History:
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 512) -> float:
     """Fraction of ``x`` classified as ``y``, in eval mode, without gradients."""
+    _check_module("model", model)
+    check_positive("batch", batch)
+    if len(x) != len(y) or len(x) == 0:
+        raise ValueError(f"x has {len(x)} images and y {len(y)} labels; expected the same "
+                         f"number, at least 1")
     model.eval()
     with torch.no_grad():
         predictions = torch.cat([model(x[i:i + batch]).argmax(1)
@@ -354,8 +370,16 @@ def train(model: nn.Module, data: Split, epochs: int = 10, batch_size: int = 32,
     Returns:
         The :class:`History`; the model is trained in place.
     """
+    _check_module("model", model)
+    if not isinstance(data, Split):
+        raise ArgumentTypeError(f"data={type(data).__name__} must be a Split (e.g. "
+                                f"digits_split(), or Split(x_train, y_train, x_test, y_test))")
     check_positive("epochs", epochs)
     check_positive("batch_size", batch_size)
+    check_real("lr", lr, low=0.0, low_open=True)
+    check_real("weight_decay", weight_decay, low=0.0)
+    check_int("seed", seed, low=0)
+    check_bool("curve", curve)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     steps = epochs * -(-len(data.x_train) // batch_size)
@@ -384,6 +408,13 @@ def train(model: nn.Module, data: Split, epochs: int = 10, batch_size: int = 32,
 def run_seeds(build: Callable[[], nn.Module], data: Split, seeds: Sequence[int] = (0, 1, 2),
               **train_kwargs) -> list[History]:
     """Build and train one model per seed (the seed sets the weights and the shuffling)."""
+    if not isinstance(seeds, Sequence) or isinstance(seeds, str):
+        raise ArgumentTypeError(f"seeds={seeds!r} must be a sequence of integers, e.g. (0, 1, 2)")
+    if not callable(build):
+        raise ArgumentTypeError(f"build={build!r} must be a function that returns a new model")
+    seeds = [check_int("seeds[]", seed, low=0) for seed in seeds]
+    if not seeds:
+        raise ValueError("seeds is empty; pass at least one seed, e.g. (0, 1, 2)")
     histories = []
     for seed in seeds:
         seed_everything(seed)
@@ -393,5 +424,15 @@ def run_seeds(build: Callable[[], nn.Module], data: Split, seeds: Sequence[int] 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for a single value)."""
-    values = list(values)
+    if not isinstance(values, Sequence) or isinstance(values, str):
+        raise ArgumentTypeError(f"values={values!r} must be a sequence of numbers")
+    values = [check_real("values[]", v) for v in values]
+    if not values:
+        raise ValueError("values is empty; mean_std needs at least one number")
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def _check_module(name: str, value: object) -> None:
+    if not isinstance(value, nn.Module):
+        raise ArgumentTypeError(f"{name}={value!r} ({type(value).__name__}) must be a "
+                                f"torch.nn.Module")

@@ -1,4 +1,6 @@
-"""Every public function, class and explorer of swin_edu, walked with bad inputs (issue 11).
+"""Every public function, class and explorer of swin_edu's model, course-tool and experiment
+modules (all but viz, the figure script, web, i18n and grading, whose inputs come from the
+package itself or have their own tests), walked with bad inputs (issue 11).
 
 Table-driven: each entry of ``SPECS`` is a public callable, a valid set of arguments (checked
 to run) and, per argument, a kind; each kind lists bad values (wrong type, rank or dtype,
@@ -17,6 +19,8 @@ import pytest
 import torch
 from torch import nn
 
+import swin_edu.experiments as experiments_module
+import swin_edu.receptive_field as receptive_module
 import swin_edu.attention as attention_module
 import swin_edu.attention_variants as variants_module
 import swin_edu.complexity as complexity_module
@@ -44,6 +48,13 @@ from swin_edu.relative_position import (RelativePositionBias, lookup_bias, relat
                                         relative_position_index, window_coords)
 from swin_edu.widgets import (ComplexityExplorer, MaskExplorer, PatchMergingExplorer,
                               RelativePositionExplorer, ShapeTracer)
+from swin_edu.experiments import (Split, TinyCNN, TinyViT, UnmaskedWindowAttention, accuracy,
+                                  digits_split, jigsaw_pairs, mean_std, run_seeds,
+                                  seams_match, seed_everything, shuffle_tiles, tile_view,
+                                  tiny_swin, train)
+from swin_edu.receptive_field import (forward_steps, reach_map, reach_maps, reach_steps,
+                                      receptive_field, receptive_fields, small_swin,
+                                      stage_shift, step_stage, step_stride, token_at_pixel)
 from swin_edu.windows import (cyclic_shift, num_windows, pad_to_window, reverse_cyclic_shift,
                               shift_pair, window_partition, window_reverse)
 
@@ -54,6 +65,24 @@ SMALL = dict(img_size=32, embed_dim=8, depths=(2, 2), num_heads=(1, 2), window_s
              num_classes=5)
 TINY = SwinTransformer(**SMALL)
 INDEX = relative_position_index(2)
+
+RF_MODEL = small_swin(32)  # stages of 8x8, 4x4, 2x2 tokens
+RF_STEP = "patch embedding"
+SPLIT = Split(torch.zeros(4, 1, 8, 8), torch.zeros(4, dtype=torch.long),
+              torch.zeros(2, 1, 8, 8), torch.zeros(2, dtype=torch.long))
+
+
+def _restoring_seed_everything(**kwargs: Any) -> None:
+    """seed_everything, then the torch settings other tests expect back."""
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    try:
+        seed_everything(**kwargs)
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+
+
+_restoring_seed_everything.__name__ = "seed_everything"
 
 # Bad values per kind of argument.
 KINDS: dict[str, list[Any]] = {
@@ -99,6 +128,24 @@ KINDS: dict[str, list[Any]] = {
     "state_dict": [None, [], {"a": 1}, {1: torch.zeros(1)}],
     "checkpoint": [None, 5, torch.zeros(3), {"epoch": 1}, {}],
     "drop_path": [-0.5, 1.0, NAN, None, "0.1", [0.1]],  # [0.1]: one rate for two blocks
+    # receptive_field and experiments
+    "step": [None, "nope", 5],
+    "pixel": [None, (-1, 0), (1.5, 0), (1,), "00"],
+    "token": [None, (1,), (1.5, 0), (-1, 0), (0, 99)],
+    "tokens": [None, {}, 5],
+    "threshold": [0.0, 1.0, -1.0, NAN, None, "x"],
+    "stage": [0, 4, 1.5, None],  # RF_MODEL has 3 stages
+    "block": [0, 3, 1.5, None],  # of 2 blocks
+    "map_size": [None, (8,), (0, 8), (8, 2.5), 8],
+    "split": [None, 5, {"x_train": 1}],
+    "build": [None, 5],
+    "seeds": [None, (), (-1,), (1.5,), "012"],
+    "values": [None, [], [NAN], ["a"], 5],
+    "real_pos": [0.0, -1.0, NAN, INF, None, "0.1", True],
+    "real_nonneg": [-1.0, NAN, INF, None, "0.1", True],
+    "fraction": [0.0, 1.0, 1.5, -0.1, NAN, None, "0.25"],
+    "position": ["xx", None, 5],
+    "labels": [torch.zeros(3, dtype=torch.long)],  # 3 labels for 2 images
 }
 
 
@@ -231,6 +278,56 @@ SPECS: list[tuple[Callable[..., Any], dict[str, Any], dict[str, str]]] = [
      dict(H="size", W="size", window_size="size", shift_size="shift", rule="rule")),
     (stage_shapes, dict(variant="T", image_size=224, batch_size=1),
      dict(variant="variant", image_size="image_size", batch_size="count")),
+    # receptive field
+    (small_swin, dict(image_size=32, seed=0), dict(image_size="size", seed="count")),
+    (reach_steps, dict(model=RF_MODEL), dict(model="swin")),
+    (forward_steps, dict(model=RF_MODEL, images=torch.zeros(1, 1, 32, 32)),
+     dict(model="swin", images="image")),
+    (step_stage, dict(model=RF_MODEL, step=RF_STEP), dict(model="swin", step="step")),
+    (step_stride, dict(model=RF_MODEL, step=RF_STEP), dict(model="swin", step="step")),
+    (token_at_pixel, dict(model=RF_MODEL, step=RF_STEP, pixel=(5, 6)),
+     dict(model="swin", step="step", pixel="pixel")),
+    (receptive_fields, dict(model=RF_MODEL, tokens={RF_STEP: (0, 0)}, image_size=32, seed=0),
+     dict(model="swin", tokens="tokens", image_size="image_size", seed="count")),
+    (receptive_field, dict(model=RF_MODEL, step=RF_STEP, token=(0, 0), image_size=32),
+     dict(model="swin", step="step", token="token", image_size="image_size")),
+    (reach_maps, dict(model=RF_MODEL, tokens={RF_STEP: (0, 0)}, image_size=32,
+                      threshold=1e-25),
+     dict(model="swin", tokens="tokens", threshold="threshold")),
+    (reach_map, dict(model=RF_MODEL, step=RF_STEP, token=(0, 0), image_size=32),
+     dict(model="swin", step="step", token="token", threshold="threshold")),
+    (stage_shift, dict(model=RF_MODEL, stage=1, block=2, map_size=(8, 8)),
+     dict(model="swin", stage="stage", block="block", map_size="map_size")),
+    # experiments
+    (_restoring_seed_everything, dict(seed=0, threads=1), dict(seed="count", threads="size")),
+    (digits_split, dict(test_size=0.25, random_state=0),
+     dict(test_size="fraction", random_state="count")),
+    (tile_view, dict(images=torch.zeros(1, 3, 8, 8), tile=4),
+     dict(images="tensor4", tile="size")),
+    (shuffle_tiles, dict(images=torch.zeros(1, 3, 8, 8), order=torch.tensor([[3, 2, 1, 0]]),
+                         tile=4), dict(images="tensor4", tile="size")),
+    (seams_match, dict(images=torch.zeros(1, 3, 8, 8), tile=4),
+     dict(images="tensor4", tile="size")),
+    (jigsaw_pairs, dict(num_pairs=2, seed=0, tile=4, grid=2),
+     dict(num_pairs="size", tile="size", grid="size")),
+    (TinyCNN, dict(in_chans=1, num_classes=10, width=4),
+     dict(in_chans="size", num_classes="size", width="size")),
+    (TinyViT, dict(img_size=8, patch_size=2, in_chans=1, num_classes=10, embed_dim=8,
+                   depth=1, num_heads=2), dict(img_size="size", patch_size="size")),
+    (UnmaskedWindowAttention, dict(dim=8, window_size=4, num_heads=2),
+     dict(dim="size", window_size="size", num_heads="size")),
+    (tiny_swin, dict(shift=True, position="relative", mask=True),
+     dict(shift="bool", position="position", mask="bool")),
+    (accuracy, dict(model=TinyCNN(), x=torch.zeros(2, 1, 8, 8),
+                    y=torch.zeros(2, dtype=torch.long), batch=2),
+     dict(model="module", batch="size", y="labels")),
+    (train, dict(model=TinyCNN(), data=SPLIT, epochs=1, batch_size=2, lr=1e-3,
+                 weight_decay=0.0, seed=0, curve=False),
+     dict(model="module", data="split", epochs="size", batch_size="size", lr="real_pos",
+          weight_decay="real_nonneg", seed="count", curve="bool")),
+    (run_seeds, dict(build=TinyCNN, data=SPLIT, seeds=(0,), epochs=1, batch_size=2),
+     dict(build="build", seeds="seeds")),
+    (mean_std, dict(values=[0.5, 0.7]), dict(values="values")),
 ] + [
     # the variants (valid calls build whole models: only swin_t's is run, see below)
     (factory, dict(num_classes=10), dict(num_classes="classes", window_size="size",
@@ -365,7 +462,9 @@ def explorer_cache():
     return get
 
 
-CONSTANTS = {"VARIANTS", "PAPER_TABLE5_MS", "MASKED_VALUE", "SHIFT_RULES"}
+CONSTANTS = {"VARIANTS", "PAPER_TABLE5_MS", "MASKED_VALUE", "SHIFT_RULES", "REACH_THRESHOLD",
+             "PALETTE", "POSITIONS", "PAPER_TABLE4_TOP1",
+             "Split", "History"}  # plain data: a dataclass of tensors, a record of lists
 
 
 def test_every_public_name_is_covered():
@@ -373,7 +472,8 @@ def test_every_public_name_is_covered():
         {cls.__name__ for cls, _ in EXPLORERS}
     public = {name for module in (attention_module, variants_module, complexity_module,
                                   convert_module, masks_module, model_module, patches_module,
-                                  relpos_module, widgets_module, windows_module)
+                                  relpos_module, widgets_module, windows_module,
+                                  receptive_module, experiments_module)
               for name in module.__all__ if name not in CONSTANTS}
     assert public - covered == set()
 

@@ -1,5 +1,7 @@
 """`python -m swin_edu.figures` regenerates the gallery: every file, non-blank, right size."""
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -7,10 +9,22 @@ from PIL import Image
 from swin_edu import figures
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def generated(tmp_path_factory):
-    out = tmp_path_factory.mktemp("figures")
-    return out, figures.generate(out)
+    """The gallery written once per test run (about 20 s), not once per xdist worker: the
+    first worker writes it under a lock into the run's shared temporary folder, the others
+    wait and read it (pytest-xdist's recipe; filelock comes with torch)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # one process: nothing to share
+        out = tmp_path_factory.mktemp("figures")
+        return out, figures.generate(out)
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent  # one per run, shared by its workers
+    out, done = shared / "figures", shared / "figures.done"
+    with FileLock(str(shared / "figures.lock")):
+        if not done.is_file():
+            done.write_text("\n".join(p.name for p in figures.generate(out)))
+    return out, [out / name for name in done.read_text().splitlines()]
 
 
 def test_every_figure_is_written(generated):

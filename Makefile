@@ -30,10 +30,11 @@ lab-zh: venv
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. \
 	    --LabApp.default_url=/lab/tree/notebooks/zh/00_overview.ipynb --port=$(PORT) $(ROOT_FLAG)
 
-# Three workers on two cores: a worker often waits on a kernel or an nbgrader subprocess, and a
-# third fills those waits. Measured on one machine, whole suite: 618 s with -n 2, 463 s with -n 3.
+# Four workers on two cores: a worker often waits on a kernel or an nbgrader subprocess, and the
+# extra workers fill those waits. Measured on one 2-core machine, whole suite, back to back:
+# 634 s with -n 3, 531 s with -n 4 (earlier: 618 s with -n 2, 463-564 s with -n 3).
 test: venv
-	$(PY) -m pytest -n 3
+	$(PY) -m pytest -n 4
 
 bench: venv
 	@for script in benchmarks/[!_]*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

@@ -1,6 +1,6 @@
 import os
 
-# `make test` runs three xdist workers on two cores: one torch thread each (in the workers and in
+# `make test` runs four xdist workers on two cores: one torch thread each (in the workers and in
 # the notebook and grading kernels they start, which inherit this), or their threads compete
 # for the cores. Measured on the 24 shorter notebooks: 157 s with the default, 138 s.
 os.environ.setdefault("OMP_NUM_THREADS", "1")

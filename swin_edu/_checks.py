@@ -121,6 +121,42 @@ def check_bool(name: str, value: Any) -> bool:
     return value
 
 
+def check_module(name: str, value: Any) -> None:
+    """``value`` is a ``torch.nn.Module``."""
+    if not isinstance(value, torch.nn.Module):
+        raise ArgumentTypeError(f"{name} must be a torch.nn.Module, got {type(value).__name__}")
+
+
+def check_swin(name: str, model: Any) -> None:
+    """``model`` has what a swin_edu ``SwinTransformer`` has (checked by attribute: this
+    module cannot import the model)."""
+    check_module(name, model)
+    missing = [a for a in ("patch_size", "embed_dim", "window_size", "layers", "num_heads",
+                           "mlp_ratio", "patch_embed") if not hasattr(model, a)]
+    if missing:
+        raise ArgumentTypeError(f"{name} must be a swin_edu SwinTransformer (it lacks "
+                                f"{missing}), got {type(model).__name__}")
+
+
+def image_pair(image_size: Any, name: str = "image_size") -> tuple[int, int]:
+    """``H`` or ``(H, W)`` -> ``(H, W)``, both positive integers."""
+    if isinstance(image_size, (tuple, list)):
+        if len(image_size) != 2:
+            raise ValueError(f"{name}={image_size!r} has {len(image_size)} entries; expected H "
+                             f"or a pair (H, W)")
+        return (check_positive(f"{name}[0]", image_size[0]),
+                check_positive(f"{name}[1]", image_size[1]))
+    size = check_positive(name, image_size, hint="or a pair (H, W)")
+    return size, size
+
+
+def check_int_pair(name: str, value: Any, low: int | None = None) -> tuple[int, int]:
+    """``value`` as two integers ``>= low`` (a position ``(row, col)`` or a size)."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise ArgumentTypeError(f"{name}={value!r} must be a pair of integers (row, col)")
+    return check_int(f"{name}[0]", value[0], low=low), check_int(f"{name}[1]", value[1], low=low)
+
+
 def check_rank(name: str, x: Any, rank: int, layout: str) -> None:
     """``x`` is a tensor with ``rank`` dimensions, described by ``layout``."""
     if not isinstance(x, torch.Tensor):

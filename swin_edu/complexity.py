@@ -21,7 +21,8 @@ from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from swin_edu._checks import ArgumentTypeError, check_int, check_positive
+from swin_edu._checks import (ArgumentTypeError, check_int, check_module, check_positive,
+                              check_swin, image_pair)
 
 __all__ = ["msa_flops", "wmsa_flops", "model_flops", "measured_flops", "count_parameters",
            "largest_activation_bytes"]
@@ -45,7 +46,7 @@ def wmsa_flops(h: int, w: int, C: int, M: int) -> int:
 
 def count_parameters(model: nn.Module) -> int:
     """Number of parameters (trainable or frozen), as Table 1 and timm report them."""
-    _check_module("model", model)
+    check_module("model", model)
     return sum(p.numel() for p in model.parameters())
 
 
@@ -67,7 +68,7 @@ def model_flops(model: nn.Module, image_size: int | tuple[int, int] = 224) -> in
     official code counts on 4x too many tokens (0.0001 G for Swin-T). Windows are counted on
     the padded map, the work actually done.
     """
-    _check_swin(model)
+    check_swin("model", model)
     H, W = image_pair(image_size)
     patch, dim = model.patch_size, model.embed_dim
     h, w = math.ceil(H / patch), math.ceil(W / patch)
@@ -102,18 +103,6 @@ def measured_flops(module: nn.Module, *inputs: torch.Tensor) -> int:
     return counter.get_total_flops() // 2
 
 
-def image_pair(image_size: object, name: str = "image_size") -> tuple[int, int]:
-    """``H`` or ``(H, W)`` -> ``(H, W)``, both positive integers."""
-    if isinstance(image_size, (tuple, list)):
-        if len(image_size) != 2:
-            raise ValueError(f"{name}={image_size!r} has {len(image_size)} entries; expected H "
-                             f"or a pair (H, W)")
-        return (check_positive(f"{name}[0]", image_size[0]),
-                check_positive(f"{name}[1]", image_size[1]))
-    size = check_positive(name, image_size, hint="or a pair (H, W)")
-    return size, size
-
-
 def largest_activation_bytes(model: nn.Module, batch_size: int, H: int, W: int,
                              element_size: int = 4) -> int:
     """Bytes of the largest single tensor a forward pass of ``(batch_size, C_in, H, W)``
@@ -122,7 +111,7 @@ def largest_activation_bytes(model: nn.Module, batch_size: int, H: int, W: int,
     (``h', w'`` padded to whole windows). What the model's memory guard compares with
     ``swin_edu._checks.MEMORY_LIMIT_BYTES``.
     """
-    _check_swin(model)
+    check_swin("model", model)
     B = check_int("batch_size", batch_size, low=0)
     H, W = check_positive("H", H), check_positive("W", W)
     M, dim = model.window_size, model.embed_dim
@@ -134,17 +123,3 @@ def largest_activation_bytes(model: nn.Module, batch_size: int, H: int, W: int,
                       B * hp * wp * heads * M * M, B * h * w * 4 * dim)
         h, w, dim = math.ceil(h / 2), math.ceil(w / 2), dim * 2
     return largest * element_size
-
-
-def _check_module(name: str, module: object) -> None:
-    if not isinstance(module, nn.Module):
-        raise ArgumentTypeError(f"{name} must be a torch.nn.Module, got {type(module).__name__}")
-
-
-def _check_swin(model: object) -> None:
-    _check_module("model", model)
-    missing = [a for a in ("patch_size", "embed_dim", "window_size", "layers", "num_heads",
-                           "mlp_ratio", "patch_embed") if not hasattr(model, a)]
-    if missing:
-        raise ArgumentTypeError(f"model must be a swin_edu SwinTransformer (it lacks "
-                                f"{missing}), got {type(model).__name__}")

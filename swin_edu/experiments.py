@@ -35,8 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from swin_edu._checks import (ArgumentTypeError, check_bool, check_int, check_positive,
-                              check_rank, check_real)
+from swin_edu._checks import (ArgumentTypeError, check_bool, check_int, check_module,
+                              check_positive, check_rank, check_real)
 from swin_edu.attention import WindowAttention, global_attention
 from swin_edu.model import Mlp, SwinTransformer
 from swin_edu.patches import PatchEmbed
@@ -344,7 +344,7 @@ class History:
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 512) -> float:
     """Fraction of ``x`` classified as ``y``, in eval mode, without gradients."""
-    _check_module("model", model)
+    check_module("model", model)
     check_positive("batch", batch)
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"x has {len(x)} images and y {len(y)} labels; expected the same "
@@ -370,7 +370,7 @@ def train(model: nn.Module, data: Split, epochs: int = 10, batch_size: int = 32,
     Returns:
         The :class:`History`; the model is trained in place.
     """
-    _check_module("model", model)
+    check_module("model", model)
     if not isinstance(data, Split):
         raise ArgumentTypeError(f"data={type(data).__name__} must be a Split (e.g. "
                                 f"digits_split(), or Split(x_train, y_train, x_test, y_test))")
@@ -430,9 +430,3 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     if not values:
         raise ValueError("values is empty; mean_std needs at least one number")
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
-
-
-def _check_module(name: str, value: object) -> None:
-    if not isinstance(value, nn.Module):
-        raise ArgumentTypeError(f"{name}={value!r} ({type(value).__name__}) must be a "
-                                f"torch.nn.Module")

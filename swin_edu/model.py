@@ -24,7 +24,7 @@ from torch import nn
 
 from swin_edu._checks import (ArgumentTypeError, check_bool, check_floating, check_int,
                               check_memory, check_positive, check_probability, check_rank,
-                              check_real, check_shift, refuse_jit)
+                              check_real, check_shift, image_pair, refuse_jit)
 from swin_edu.attention import WindowAttention, shifted_window_attention
 from swin_edu.patches import PatchEmbed, PatchMerging
 from swin_edu.windows import pad_to_window
@@ -352,7 +352,6 @@ def stage_shapes(variant: str | SwinTransformer, image_size: int | tuple[int, in
     else:
         raise ValueError(f"variant={variant!r}; expected one of {sorted(VARIANTS)} or a "
                          f"SwinTransformer")
-    from swin_edu.complexity import image_pair
 
     H, W = image_pair(image_size)
     batch_size = check_int("batch_size", batch_size, low=0)

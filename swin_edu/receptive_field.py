@@ -16,7 +16,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from swin_edu._checks import ArgumentTypeError, check_int, check_positive, check_real
+from swin_edu._checks import (ArgumentTypeError, check_int, check_int_pair, check_positive,
+                              check_real, check_swin, image_pair)
 from swin_edu.model import SwinTransformer, effective_shift
 
 __all__ = ["small_swin", "reach_steps", "forward_steps", "step_stage", "step_stride",
@@ -57,7 +58,7 @@ def reach_steps(model: SwinTransformer) -> list[str]:
     configured: a block whose map fits in one window does not actually shift, see
     ``effective_shift``) and ``"patch merging s"`` after every stage but the last.
     """
-    _check_model(model)
+    check_swin("model", model)
     names = ["patch embedding"]
     for s, layer in enumerate(model.layers, start=1):
         for b, block in enumerate(layer.blocks, start=1):
@@ -111,7 +112,7 @@ def token_at_pixel(model: SwinTransformer, step: str,
                    pixel: tuple[int, int]) -> tuple[int, int]:
     """The token ``(row, col)`` of the map after ``step`` whose patch holds ``pixel``."""
     stride = step_stride(model, step)
-    pixel = _pair("pixel", pixel, low=0)
+    pixel = check_int_pair("pixel", pixel, low=0)
     return pixel[0] // stride, pixel[1] // stride
 
 
@@ -119,12 +120,12 @@ def receptive_fields(model: SwinTransformer, tokens: dict[str, tuple[int, int]],
                      image_size: int | tuple[int, int] = 128,
                      seed: int = 0) -> dict[str, torch.Tensor]:
     """:func:`receptive_field` for several ``{step: token}`` at once (one forward pass)."""
-    _check_model(model)
+    check_swin("model", model)
     if not isinstance(tokens, dict) or not tokens:
         raise ArgumentTypeError(f"tokens={tokens!r} must be a non-empty dict {{step: (row, "
                                 f"col)}}, e.g. {{'patch embedding': (0, 0)}}")
     check_int("seed", seed, low=0)
-    H, W = _pair("image_size", image_size, low=1)
+    H, W = image_pair(image_size)
     in_chans = model.patch_embed.proj.in_channels
     image = torch.randn(1, in_chans, H, W, generator=torch.Generator().manual_seed(seed))
     image.requires_grad_(True)
@@ -132,7 +133,7 @@ def receptive_fields(model: SwinTransformer, tokens: dict[str, tuple[int, int]],
     fields = {}
     for step, token in tokens.items():
         step_stage(model, step)  # a clear error for an unknown step
-        row, col = _pair("token", token)
+        row, col = check_int_pair("token", token)
         out = maps[step]  # (1, h, w, C)
         h, w, C = out.shape[1:]
         if not (0 <= row < h and 0 <= col < w):
@@ -181,26 +182,11 @@ def stage_shift(model: SwinTransformer, stage: int, block: int,
                 map_size: tuple[int, int]) -> tuple[int, int]:
     """The shift block ``block`` of ``stage`` (both from 1) really applies on a map of
     ``map_size`` tokens: its ``shift_size`` after ``effective_shift``'s rule."""
-    _check_model(model)
+    check_swin("model", model)
     stage = check_int("stage", stage, low=1, high=len(model.layers))
     block = check_int("block", block, low=1, high=len(model.layers[stage - 1].blocks))
-    map_size = _pair("map_size", map_size, low=1)
+    map_size = check_int_pair("map_size", map_size, low=1)
     blk = model.layers[stage - 1].blocks[block - 1]
     ws = blk.window_size
     padded = [-(-n // ws) * ws for n in map_size]
     return effective_shift(*padded, ws, blk.shift_size, blk.shift_rule)
-
-
-def _check_model(model: object) -> None:
-    if not isinstance(model, SwinTransformer):
-        raise ArgumentTypeError(f"model={model!r} ({type(model).__name__}) must be a "
-                                f"SwinTransformer, e.g. small_swin()")
-
-
-def _pair(name: str, value: object, low: int | None = None) -> tuple[int, int]:
-    """``value`` as two integers ``>= low``; an int stands for a square (sizes only)."""
-    if name == "image_size" and not isinstance(value, (tuple, list)):
-        value = (check_positive(name, value),) * 2
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        raise ArgumentTypeError(f"{name}={value!r} must be a pair of integers (row, col)")
-    return tuple(check_int(f"{name}[{i}]", v, low=low) for i, v in enumerate(value))

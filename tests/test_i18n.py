@@ -258,36 +258,49 @@ def test_an_id_is_never_all_digits():
     assert tool.sha1(digits).startswith(notebook["cells"][0]["id"])
 
 
-def test_ids_command_changes_only_id_fields(tmp_path):
-    original = (ROOT / "notebooks" / "00_overview.ipynb").read_text(encoding="utf-8")
-    data = json.loads(original)
+def _renumber(path: Path, edit_first_cell: str = "") -> None:
+    """What nbstripout without --keep-id does: ids become positions (optionally after
+    appending ``edit_first_cell`` to the first cell)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if edit_first_cell:
+        data["cells"][0]["source"] = "".join(data["cells"][0]["source"]) + edit_first_cell
     for i, cell in enumerate(data["cells"]):
-        cell["id"] = str(i)  # what nbstripout without --keep-id does
-    path = tmp_path / "00_overview.ipynb"
+        cell["id"] = str(i)
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _ids_from_sources(path: Path) -> None:
+    """Every id ``sha1(source now)``: committed ids are hashes of the source when the cell got
+    its id, and a cell edited since keeps it, so a renumbering would change those ids too."""
+    _renumber(path)
     tool.assign_ids_in_files([path])
-    # A cell edited since its id was given keeps that id in the repository, while a renumbered
-    # one gets sha1(its source now): compare everything but the ids' values.
-    any_id = re.compile(r'"id": "[^"]*"')
-    result = path.read_text(encoding="utf-8")
-    assert any_id.sub('"id": ""', result) == any_id.sub('"id": ""', original)
-    assert not any(tool.needs_id(c) for c in json.loads(result)["cells"])
+
+
+def test_ids_command_changes_only_id_fields(tmp_path):
+    committed = (ROOT / "notebooks" / "00_overview.ipynb").read_text(encoding="utf-8")
+    path = tmp_path / "00_overview.ipynb"
+    path.write_text(committed, encoding="utf-8")
+    _ids_from_sources(path)
+    any_id = re.compile(r'"id": "[^"]*"')  # the layout and key order are the committed ones
+    assert any_id.sub('"id": ""', path.read_text(encoding="utf-8")) == \
+        any_id.sub('"id": ""', committed)
+    original = path.read_text(encoding="utf-8")
+    _renumber(path)
+    tool.assign_ids_in_files([path])
+    assert path.read_text(encoding="utf-8") == original
 
 
 def test_ids_reattach_a_translation_after_nbstripout_renumbered_a_changed_cell(sandbox):
     path = sandbox / "04_relative_position.ipynb"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    old = data["cells"][0]["id"]
-    data["cells"][0]["source"] = "".join(data["cells"][0]["source"]) + "\n\nOne more sentence."
-    for i, cell in enumerate(data["cells"]):
-        cell["id"] = str(i)
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    _ids_from_sources(path)
+    tool.reattach(path)
+    assert tool.check_all() == []  # every translation found its cell again, still current
+    old = nbformat.read(path, 4).cells[0].id
+    _renumber(path, edit_first_cell="\n\nOne more sentence.")
     tool.assign_ids_in_files([path])
     new = nbformat.read(path, 4).cells[0].id
     assert new != old
-    # (cells edited since their id was given are reattached too: their ids are hashes of
-    # older sources)
-    assert (old, new) in tool.reattach(path)
+    assert tool.reattach(path) == [(old, new)]
     assert [(p.cell_id, p.kind) for p in tool.check_all()] == [(new, "stale")]
 
 

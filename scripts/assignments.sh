@@ -5,7 +5,8 @@
 #   scripts/assignments.sh collect DIR [ID...]       returned notebooks DIR/<student>/<ID>.ipynb
 #                                                    -> <course>/submitted/<student>/<ID>/
 #   scripts/assignments.sh autograde [ID...] [-- NBGRADER_OPTION...]
-#                                                    grade, decide the hidden tests, audit, summary
+#                                                    grade in the sandbox, scores into nbgrader,
+#                                                    audit, summary
 #   scripts/assignments.sh audit [ID...]             integrity report -> <course>/audit.txt
 #   scripts/assignments.sh summary [ID...]           student x assignment table -> <course>/summary.txt
 #   scripts/assignments.sh feedback [ID...]          HTML reports -> <course>/feedback/
@@ -81,7 +82,8 @@ nbgrader_in_course() { mkdir -p "$COURSE_DIR" && (cd "$COURSE_DIR" && "$NBGRADER
 cmd_generate() {
     parse_ids "$@"
     mkdir -p "$COURSE_DIR"
-    cp "$SOURCES/nbgrader_config.py" "$COURSE_DIR/nbgrader_config.py"
+    # The course's copy knows where the grader is (SandboxGrade replaces nbgrader's kernel).
+    sed "s|@GRADER_SCRIPTS@|$REPO/scripts|" "$SOURCES/nbgrader_config.py" > "$COURSE_DIR/nbgrader_config.py"
     mkdir -p "$COURSE_DIR/source" "$RELEASE_DIR"
     local id target
     for id in "${IDS[@]}"; do
@@ -109,23 +111,23 @@ cmd_collect() {
     finish
 }
 
-# nbgrader's log of this run, for the summary (which submission crashed and why).
+# The student's code runs only in the grader's sandbox (scripts/grader/sandbox.py): `prepare`
+# grades every submission there in parallel; nbgrader's autograde then takes the verdicts as the
+# graded cells' outputs (no kernel), and `report` writes the audit and the summary.
 LOG=""
 cmd_autograde() {
     parse_ids "$@"
     compgen -G "$COURSE_DIR/submitted/*/*" >/dev/null || die "nothing in $COURSE_DIR/submitted/; run collect first"
     LOG="$COURSE_DIR/autograde.log"
     : > "$LOG"
-    grader prepare "$COURSE_DIR" "${IDS[@]}"
+    grader prepare "$COURSE_DIR" "${IDS[@]}" || die "the grader could not run (see above)"
     local id
     # One nbgrader run per assignment: a failure in one does not stop the next.
     for id in "${IDS[@]}"; do
         compgen -G "$COURSE_DIR/submitted/*/$id" >/dev/null || { echo "autograde $id: nothing submitted"; continue; }
         step "nbgrader autograde $id (see $LOG)" nbgrader_logged autograde "$id" --force "${EXTRA[@]}"
     done
-    # The hidden tests, the integrity audit and the summary, in one fresh process.
-    step "hidden tests, integrity audit or summary (see the report lines above)" \
-        grader report "$COURSE_DIR" "${IDS[@]}" --log "$LOG"
+    step "integrity audit or summary (see the report lines above)" grader report "$COURSE_DIR" "${IDS[@]}"
     finish
 }
 
@@ -157,6 +159,8 @@ cmd_export() {
     local out="${1:-$COURSE_DIR/grades.csv}"
     [[ "$out" = /* ]] || out="$PWD/$out"
     step "export" nbgrader_in_course export --to="$out"
+    # Ids such as =2+5 would be formulas in a spreadsheet.
+    step "escape the CSV" grader escape-csv "$out"
     echo "grades: $out"
     local ids=() id
     for id in $(all_ids); do compgen -G "$COURSE_DIR/submitted/*/$id" >/dev/null && ids+=("$id"); done

@@ -1,25 +1,39 @@
 """nbgrader settings for the swin-edu assignments.
 
-`scripts/assignments.sh` copies this file into the course directory (default `nbgrader_work/`),
-where every `nbgrader` command run from that directory reads it. Any setting can be overridden
-on the command line, e.g. `nbgrader autograde 06_complexity --Execute.timeout=10`.
+`scripts/assignments.sh generate` copies this file into the course directory (default
+`nbgrader_work/`), where every `nbgrader` command run from that directory reads it, and writes
+the path of the grader (`scripts/`) into it. Any setting can be overridden on the command line.
+
+Autograde never runs the student's notebook in a kernel: `SandboxGrade` takes the place of
+nbgrader's `Execute` and writes each graded cell's output from the course's grader, which runs
+the solution cells in a bubblewrap sandbox on inputs drawn from the course's secret
+(scripts/grader; docs/teachers.md, "What the grader guarantees").
 """
+
+import os
+import sys
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
+_here = os.path.dirname(os.path.abspath(__file__))
+_scripts = "@GRADER_SCRIPTS@"
+if _scripts.startswith("@"):  # the uncopied file, in notebooks/assignments/
+    _scripts = os.path.join(_here, "..", "..", "scripts")
+if _scripts not in sys.path:
+    sys.path.insert(0, _scripts)
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,  # noqa: E402
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+
+from grader.nbgrader_step import SandboxGrade  # noqa: E402
+
 c.CourseDirectory.course_id = "swin-edu"
 
-# Seconds one cell may run when autograding; after that the kernel is interrupted, the cell is
-# recorded as a CellTimeoutError and grading goes on with the next cell. The slowest solution
-# cell runs in well under a second; the first cell imports torch.
-c.Execute.timeout = 60
-# Seconds to wait for a cell's output after the kernel says the cell finished. nbclient's 4 s
-# is too short on a busy machine (the first cell imports torch): nbgrader then abandons the
-# whole notebook ("Timeout waiting for IOPub output") and every cell scores zero.
-c.Execute.iopub_timeout = 30
-# Stop each student's kernel at once when its notebook is done: every output is already
-# recorded, and a graceful shutdown only waits about 0.7 s per submission for torch's exit.
-c.Execute.shutdown_kernel = "immediate"
+c.Autograde.autograde_preprocessors = [SandboxGrade, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
+c.SandboxGrade.course_root = _here
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -1,23 +1,34 @@
-"""Copy returned notebooks into nbgrader's ``submitted/`` folder, saying what was skipped.
+"""Copy returned notebooks into nbgrader's ``submitted/`` folder; refuse, loudly, what it cannot
+trust.
 
-Each student's folder ``DIR/<student>/`` should hold ``<ID>.ipynb`` (or ``<ID>/<ID>.ipynb``).
-A file that only looks like it (``03_relative_position (1).ipynb``,
-``03_Relative_Position.ipynb``, ``03_relative_position-2.ipynb``) is not taken but named in a
-warning, with the file that would have been taken. A file that is not valid notebook JSON is
-not copied (nbgrader would stop on it) and is reported as an invalid file. What happened to
-every (student, assignment) pair is saved to ``collect.json`` in the course folder for the
-summary.
+Each student's folder ``DIR/<student>/`` holds ``<ID>.ipynb``, ``<ID>/<ID>.ipynb`` or a renamed
+copy (``<ID> (1).ipynb``, ``<ID>-2.ipynb``, ``<ID> copy.ipynb``, any case). Of all these the
+**newest** (modification time) is taken, and the teacher is told which file and its time.
+
+Refused, each with what to do: a symbolic link anywhere on the way (a link to the course's
+solutions would otherwise be graded); a student folder whose name has control or glob
+characters (``*?[]``), a path separator, or a leading dash or dot (hidden folders are listed,
+never skipped silently); a file that is not a notebook.
+
+What happened to every (student, assignment) pair is saved to ``collect.json`` with the copied
+file's SHA-256, so that a submission changed after collect is caught at grading time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
-import shutil
+import stat
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 REPORT = "collect.json"
+# Student folders refused by name (never used as a path), for the summary.
+REFUSED = "collect_refused.json"
+UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f*?\[\]/\\]|^[-.]|^$")
 
 
 @dataclass(frozen=True)
@@ -26,8 +37,20 @@ class Collected:
 
     student: str
     assignment: str
-    status: str  # "collected", "invalid file", "not collected"
+    status: str  # "collected", "invalid file", "not collected", "refused"
     detail: str = ""
+    sha256: str = ""
+
+
+def name_problem(name: str) -> str | None:
+    """Why a student folder's name cannot be used as an id, or ``None``."""
+    if not UNSAFE_NAME.search(name):
+        return None
+    if name.startswith("."):
+        return "a hidden folder (its name starts with a dot)"
+    if name.startswith("-"):
+        return "its name starts with a dash (read as an option by command-line tools)"
+    return "its name has control, glob or path characters (*, ?, [, ], /, newline ...)"
 
 
 def _normalise(name: str) -> str:
@@ -36,11 +59,30 @@ def _normalise(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
-def _lookalikes(student_dir: Path, assignment: str) -> list[Path]:
+def _links_on_the_way(path: Path, top: Path) -> Path | None:
+    """The first symbolic link from ``top`` down to ``path`` (both included), or ``None``."""
+    current = path
+    while True:
+        if current.is_symlink():
+            return current
+        if current == top or current.parent == current:
+            return None
+        current = current.parent
+
+
+def _candidates(student_dir: Path, assignment: str) -> list[Path]:
+    """Every notebook in the folder that is the assignment or a renamed copy of it."""
     wanted = _normalise(assignment)
-    return sorted(p for p in student_dir.rglob("*.ipynb")
-                  if ".ipynb_checkpoints" not in p.parts and p.stem != assignment
-                  and _normalise(p.stem) == wanted)
+    found = []
+    for root, dirs, files in os.walk(student_dir, followlinks=False):
+        dirs[:] = [d for d in dirs if d != ".ipynb_checkpoints"]
+        for name in files:
+            path = Path(root) / name
+            if name.endswith(".ipynb") and _normalise(path.stem) == wanted:
+                found.append(path)
+        found += [Path(root) / d for d in dirs if (Path(root) / d).is_symlink()
+                  and _normalise(d) == wanted]
+    return sorted(found)
 
 
 def notebook_problem(path: Path) -> str | None:
@@ -58,50 +100,82 @@ def notebook_problem(path: Path) -> str | None:
     return None
 
 
+def _when(path: Path) -> str:
+    moment = datetime.fromtimestamp(path.lstat().st_mtime, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _copy_plain_file(source: Path, destination: Path) -> bytes:
+    """Copy a regular file without following links; returns its bytes."""
+    descriptor = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise OSError("not a regular file")
+        data = file.read()
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if destination.is_symlink():
+        destination.unlink()
+    destination.write_bytes(data)
+    return data
+
+
+def _collect_one(returned: Path, student_dir: Path, assignment: str, course: Path,
+                 warnings: list[str]) -> Collected:
+    student = student_dir.name
+    destination = course / "submitted" / student / assignment / f"{assignment}.ipynb"
+    candidates = _candidates(student_dir, assignment)
+    links = [p for p in candidates if _links_on_the_way(p, returned)]
+    for link in links:
+        warnings.append(f"REFUSED {student}/{assignment}: {link.relative_to(returned)} is a "
+                        f"symbolic link; ask the student for the notebook itself")
+    files = [p for p in candidates if p not in links and p.is_file()]
+    if not files:
+        if destination.exists():  # an earlier copy must not be graded instead
+            destination.unlink()
+        status = "refused" if links else "not collected"
+        detail = ("only symbolic links were returned" if links else "nothing returned")
+        return Collected(student, assignment, status, detail)
+    newest = max(files, key=lambda p: (p.lstat().st_mtime, str(p)))
+    taken = f"{newest.relative_to(returned)} (modified {_when(newest)})"
+    others = [p for p in files if p != newest]
+    if others or newest.name != f"{assignment}.ipynb":
+        names = ", ".join(str(p.relative_to(returned)) for p in others) or "no other copy"
+        warnings.append(f"NOTE {student}/{assignment}: took the newest, {taken}; also found "
+                        f"{names}")
+    problem = notebook_problem(newest)
+    if problem:
+        warnings.append(f"WARNING {student}/{assignment}: {newest.relative_to(returned)} is "
+                        f"not graded: {problem}")
+        if destination.exists():
+            destination.unlink()
+        return Collected(student, assignment, "invalid file",
+                         f"{newest.relative_to(returned)}: {problem}")
+    data = _copy_plain_file(newest, destination)
+    return Collected(student, assignment, "collected", taken, hashlib.sha256(data).hexdigest())
+
+
 def collect(returned: Path, course: Path, assignments: list[str]) -> tuple[list[Collected],
                                                                            list[str]]:
     """Copy what can be graded; returns the per-pair results and the warnings."""
     results: list[Collected] = []
     warnings: list[str] = []
-    students = sorted(p for p in returned.iterdir() if p.is_dir() and not p.name.startswith("."))
-    for student_dir in students:
-        student = student_dir.name
+    refused: dict[str, str] = {}
+    for entry in sorted(returned.iterdir()):
+        problem = "a symbolic link, not a folder" if entry.is_symlink() else \
+            name_problem(entry.name)
+        if problem is None and not entry.is_dir():
+            warnings.append(f"NOTE {entry.name!r}: a file, not a student folder; ignored")
+            continue
+        if problem:
+            warnings.append(f"REFUSED student folder {entry.name!r}: {problem}; rename it to "
+                            f"the student's plain id (letters, digits, _ . @ -) and collect "
+                            f"again")
+            refused[repr(entry.name)] = problem
+            continue
         for assignment in assignments:
-            found = next((p for p in (student_dir / f"{assignment}.ipynb",
-                                      student_dir / assignment / f"{assignment}.ipynb")
-                          if p.is_file()), None)
-            lookalikes = _lookalikes(student_dir, assignment)
-            if found is None:
-                if lookalikes:
-                    names = ", ".join(str(p.relative_to(returned)) for p in lookalikes)
-                    newest = max(lookalikes, key=lambda p: p.stat().st_mtime)
-                    detail = (f"no {assignment}.ipynb, but {names}; rename "
-                              f"{newest.relative_to(returned)} (the newest) to "
-                              f"{student}/{assignment}.ipynb to grade it")
-                    warnings.append(f"WARNING {student}/{assignment}: {detail}")
-                else:
-                    detail = "nothing returned"
-                results.append(Collected(student, assignment, "not collected", detail))
-                continue
-            if lookalikes:
-                names = ", ".join(str(p.relative_to(returned)) for p in lookalikes)
-                warnings.append(f"WARNING {student}/{assignment}: took "
-                                f"{found.relative_to(returned)}; also found {names} (ignored)")
-            problem = notebook_problem(found)
-            destination = course / "submitted" / student / assignment / f"{assignment}.ipynb"
-            if problem:
-                warnings.append(f"WARNING {student}/{assignment}: {found.relative_to(returned)} "
-                                f"is not graded: {problem}")
-                if destination.exists():  # an earlier, valid copy must not be graded instead
-                    destination.unlink()
-                results.append(Collected(student, assignment, "invalid file",
-                                         f"{found.relative_to(returned)}: {problem}"))
-                continue
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(found, destination)
-            results.append(Collected(student, assignment, "collected",
-                                     str(found.relative_to(returned))))
+            results.append(_collect_one(returned, entry, assignment, course, warnings))
     _merge_report(course, results)
+    (course / REFUSED).write_text(json.dumps(sorted(refused.items()), indent=1) + "\n")
     return results, warnings
 
 
@@ -117,3 +191,8 @@ def _merge_report(course: Path, results: list[Collected]) -> None:
 def load_report(course: Path) -> dict[str, dict[str, dict]]:
     path = course / REPORT
     return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def load_refused(course: Path) -> list[tuple[str, str]]:
+    path = course / REFUSED
+    return [tuple(x) for x in json.loads(path.read_text())] if path.is_file() else []

@@ -4,12 +4,14 @@ Each entry is the score and a status:
 
 - ``ok``: graded automatically, nothing to do (points lost are listed below the table);
 - ``manual``: a written answer waits for a hand grade in the formgrader;
-- ``crashed``: the kernel died or nbgrader could not grade the notebook (why is listed);
+- ``crashed``: the student's code ended the sandbox before it answered, or ran out of time
+  (why is listed); every function of that submission scored 0;
 - ``missing cells``: graded cells were deleted or the notebook lost nbgrader's metadata;
 - ``invalid file``: what was returned is not a notebook (collect did not copy it);
-- ``not collected``: nothing under the expected name (collect's warnings name lookalikes);
-- ``not graded``: collected, but autograde has not run on it yet;
-- ``FLAGGED``: the integrity audit found suspicious lines (listed in the audit report).
+- ``not collected``: nothing under the expected name;
+- ``refused``: collect would not take it (a symbolic link, or a folder name that is unsafe);
+- ``not graded``: collected, but autograde has not run on this version of it;
+- ``FLAGGED``: the integrity audit has findings (listed in the audit report).
 
 Below the table every entry that is not a clean full score gets a line saying why.
 """
@@ -22,14 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from grader.audit import Flag
-from grader.collect import load_report
+from grader.collect import load_refused, load_report
 
 WHAT_TO_DO = {
-    "not collected": "check collect's warnings; rename the file to <ID>.ipynb or ask for it",
+    "not collected": "check collect's notes; ask the student for <ID>.ipynb",
     "invalid file": "ask the student to download the notebook again (File > Download) and "
                     "resend it",
-    "crashed": "read the notebook; fix or remove the line that ends the kernel in a copy, "
+    "crashed": "read the notebook; fix or remove the line that ends the process in a copy, "
                "or grade by hand",
+    "refused": "ask for the notebook itself (not a link) or rename the folder to the "
+               "student's plain id, then collect again",
     "missing cells": "copy the student's answers into a fresh student version and collect "
                      "that, or grade by hand",
     "manual": "grade the written answers in the formgrader (Manual Grading)",
@@ -52,58 +56,38 @@ class Entry:
         return f"{score} {', '.join(self.statuses) or 'ok'}"
 
 
-def _cell_errors(nb: dict) -> tuple[dict[str, str], str | None]:
-    """(first error line of each graded cell, why the run stopped early or None)."""
-    errors: dict[str, str] = {}
-    stopped = None
-    ran_before = False
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") != "code":
-            continue
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        name = meta.get("grade_id", "?")
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                text = f"{output.get('ename')}: {output.get('evalue', '')}".strip()
-                errors[name] = " ".join(text.split())[:300]
-                if output.get("ename") in ("DeadKernelError", "CellTimeoutError") and not stopped:
-                    stopped = f"{output.get('ename')} in cell {name}"
-        if cell.get("execution_count") is None and ran_before and stopped is None and \
-                "".join(cell.get("source", "")).strip():
-            stopped = f"the kernel stopped after the cell before {name}; nothing below ran"
-        ran_before = ran_before or cell.get("execution_count") is not None
-    return errors, stopped
-
-
 def _graded_ids(nb: dict) -> set[str]:
     return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
             for c in nb.get("cells", [])
             if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
 
 
-def build(course: Path, assignments: list[str], gradebook: Any, verdicts: dict,
-          flags: list[Flag], crashes: dict[tuple[str, str], str]) -> dict[str, dict[str, Entry]]:
+def build(course: Path, assignments: list[str], gradebook: Any,
+          flags: dict[str, list[Flag]]) -> dict[str, dict[str, Entry]]:
     """``{student: {assignment: Entry}}`` for every student seen anywhere."""
     collected = load_report(course)
     students = {s.id for s in gradebook.students}
     for assignment in assignments:
         students |= set(collected.get(assignment, {}))
-        students |= {p.name for p in (course / "submitted").glob(f"*") if p.is_dir()}
+    students |= {p.name for p in (course / "submitted").glob("*") if p.is_dir()}
     table: dict[str, dict[str, Entry]] = {s: {} for s in sorted(students)}
-    flagged: dict[tuple[str, str], int] = {}
-    for flag in flags:
-        flagged[(flag.student, flag.assignment)] = flagged.get((flag.student, flag.assignment),
-                                                               0) + 1
+    for name, why in load_refused(course):
+        table[name] = {a: Entry(statuses=["refused"], details=[f"folder {name}: {why}"])
+                       for a in assignments}
     for assignment in assignments:
         source = _source_ids(course, assignment)
+        found: dict[str, int] = {}
+        for flag in flags.get(assignment, []):
+            found[flag.student] = found.get(flag.student, 0) + 1
         for student in table:
+            if student.startswith("'"):
+                continue
             entry = table[student][assignment] = Entry()
-            _fill(entry, course, assignment, student, gradebook, collected, source,
-                  verdicts.get(assignment, {}).get(student, {}), crashes)
-            if (student, assignment) in flagged:
+            _fill(entry, course, assignment, student, gradebook, collected, source)
+            if student in found:
                 entry.statuses.append("FLAGGED")
-                entry.details.append(f"integrity audit: {flagged[(student, assignment)]} "
-                                     f"suspicious line(s), see the audit report")
+                entry.details.append(f"integrity audit: {found[student]} finding(s), see the "
+                                     f"audit report")
     return table
 
 
@@ -113,43 +97,37 @@ def _source_ids(course: Path, assignment: str) -> set[str]:
 
 
 def _fill(entry: Entry, course: Path, assignment: str, student: str, gradebook: Any,
-          collected: dict, source_ids: set[str], verdicts: dict,
-          crashes: dict[tuple[str, str], str]) -> None:
+          collected: dict, source_ids: set[str]) -> None:
     from nbgrader.api import MissingEntry
+
+    from grader import grade
     record = collected.get(assignment, {}).get(student)
     submitted = course / "submitted" / student / assignment / f"{assignment}.ipynb"
-    if record and record["status"] == "invalid file":
-        entry.statuses.append("invalid file")
+    if record and record["status"] in ("invalid file", "refused"):
+        entry.statuses.append(record["status"])
         entry.details.append(record["detail"])
         return
     if not submitted.is_file():
         entry.statuses.append("not collected")
         entry.details.append(record["detail"] if record else "nothing in submitted/")
         return
+    if record and record.get("detail"):
+        entry.details.append(f"graded file: {record['detail']}")
+    result = grade.load(course, assignment, student)
     try:
         notebook = gradebook.find_submission_notebook(assignment, assignment, student)
     except MissingEntry:
-        if (student, assignment) in crashes:
-            entry.statuses.append("crashed")
-            entry.details.append(crashes[(student, assignment)])
-        else:
-            entry.statuses.append("not graded")
-            entry.details.append("collected but not autograded yet")
+        notebook = None
+    if notebook is None or result is None or result.sha256 != grade.sha256(submitted):
+        entry.statuses.append("not graded")
+        entry.details.append("collected but not autograded since (run autograde)")
         return
     entry.score, entry.max_score = notebook.score, notebook.max_score
-    autograded = course / "autograded" / student / assignment / f"{assignment}.ipynb"
-    errors, stopped = ({}, None)
-    if autograded.is_file():
-        errors, stopped = _cell_errors(json.loads(autograded.read_text()))
-    else:
-        stopped = crashes.get((student, assignment), "no autograded notebook")
-    if (student, assignment) in crashes and not stopped:
-        stopped = crashes[(student, assignment)]
-    if stopped and not stopped.startswith("CellTimeoutError"):
+    if result.problem:
         entry.statuses.append("crashed")
-        entry.details.append(stopped)
-    elif stopped:
-        entry.details.append(stopped)
+        entry.details.append(f"the grader could not run it: {result.problem}")
+    entry.details += [f"note: {n}" for n in result.notes]
+    entry.details += [f"warning (no points lost): {w}" for w in result.warnings]
     try:
         submitted_ids = _graded_ids(json.loads(submitted.read_text()))
     except ValueError:
@@ -164,16 +142,12 @@ def _fill(entry: Entry, course: Path, assignment: str, student: str, gradebook: 
     if manual:
         entry.statuses.append("manual")
         entry.details.append("needs a hand grade: " + ", ".join(manual))
-    for grade in sorted(notebook.grades, key=lambda g: g.name):
-        if grade.needs_manual_grade or grade.score == grade.max_score:
+    for item in sorted(notebook.grades, key=lambda g: g.name):
+        if item.needs_manual_grade or item.score == item.max_score:
             continue
-        function = grade.name.removeprefix("test_")
-        verdict = verdicts.get(function)
-        why = errors.get(grade.name) or (verdict["reason"] if verdict and not verdict["passed"]
-                                         else "")
-        if verdict and not verdict["passed"] and grade.name not in errors:
-            why = f"hidden tests: {verdict['reason']}"
-        entry.details.append(f"{grade.name} {grade.score:g}/{grade.max_score:g}"
+        verdict = result.functions.get(item.name.removeprefix("test_"))
+        why = verdict.report.splitlines()[0] if verdict else ""
+        entry.details.append(f"{item.name} {item.score:g}/{item.max_score:g}"
                              + (f": {why}" if why else ""))
 
 

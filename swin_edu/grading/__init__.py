@@ -9,8 +9,10 @@ feedback to turn a failure into an ``AssertionError`` (that is what the graded c
     >>> from swin_edu import grading
     >>> grading.check_merge_patches(my_merge_patches).assert_ok()  # doctest: +SKIP
 
-The hidden test cells only call :func:`record_answers`: the student's answers on hidden inputs
-are saved, and the teacher's grader (``scripts/grader``) compares them in a clean process.
+These checks are for learning: they run in the student's kernel and never count. The grades
+come from the teacher's grader (``scripts/grader``), which runs the student's solution cells in
+a sandbox on inputs drawn from a secret the teacher holds, and compares the answers with these
+references in its own process.
 
 ``QUESTIONS`` maps each function name to its :class:`Question` (reference, inputs, mistakes);
 the tests plant every mistake in a copy of the notebooks and check that nbgrader catches it.
@@ -27,7 +29,6 @@ from swin_edu.grading.complexity import (FLOPS_SAVING, MSA_FLOPS, SEED_SAVING, W
                                          check_flops_saving, check_msa_flops, check_wmsa_flops)
 from swin_edu.grading.core import (Case, Feedback, Mistake, Question, check, describe_difference,
                                    detect_pattern, generic_hint)
-from swin_edu.grading.hidden import record_answers
 from swin_edu.grading.masks import (CYCLIC_SHIFT, MASK_FROM_LABELS, REGION_LABELS,
                                     check_cyclic_shift, check_mask_from_labels,
                                     check_region_labels)
@@ -45,7 +46,7 @@ QUESTIONS: dict[str, Question] = {question.function: question for question in (
 
 __all__ = [
     "Case", "Feedback", "Mistake", "Question", "QUESTIONS", "SEED_SAVING", "check",
-    "describe_difference", "detect_pattern", "generic_hint", "record_answers", "toy_attention",
+    "describe_difference", "detect_pattern", "generic_hint", "toy_attention",
     "check_patch_partition", "check_merge_patches",
     "check_window_partition", "check_window_reverse",
     "check_relative_position_index", "check_lookup_bias",
@@ -59,7 +60,8 @@ from swin_edu.grading.course import (COURSE_QUESTIONS, check_block_shift,  # noq
                                      check_patch_embedding, check_patch_merging,
                                      check_stage_tokens, your_turn)
 
-# QUESTIONS are the graded assignments' (each has hidden inputs); ALL_QUESTIONS adds the course's.
+# QUESTIONS are the graded assignments' (the grader draws their hidden inputs); ALL_QUESTIONS
+# adds the course notebooks' own questions.
 ALL_QUESTIONS: dict[str, Question] = {**QUESTIONS, **{question.function: question
                                                     for question in COURSE_QUESTIONS}}
 __all__ += ["ALL_QUESTIONS", "your_turn", "check_patch_embedding", "check_patch_merging", "check_block_shift",

@@ -125,7 +125,16 @@ cmd_autograde() {
     # One nbgrader run per assignment: a failure in one does not stop the next.
     for id in "${IDS[@]}"; do
         compgen -G "$COURSE_DIR/submitted/*/$id" >/dev/null || { echo "autograde $id: nothing submitted"; continue; }
+        local started; started=$(date +%s)
         step "nbgrader autograde $id (see $LOG)" nbgrader_logged autograde "$id" --force "${EXTRA[@]}"
+        # Whoever nbgrader's run left ungraded (it stops at a notebook it cannot read) is graded
+        # on their own, so that one submission never costs the students after it.
+        local student
+        while IFS= read -r student; do
+            [[ -n "$student" ]] || continue
+            step "nbgrader autograde $id --student=$student (see $LOG)" \
+                nbgrader_logged autograde "$id" --student="$student" --force "${EXTRA[@]}"
+        done < <(grader ungraded "$COURSE_DIR" "$id" --since "$started")
     done
     step "integrity audit or summary (see the report lines above)" grader report "$COURSE_DIR" "${IDS[@]}"
     finish

@@ -24,12 +24,15 @@ if _scripts not in sys.path:
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,  # noqa: E402
-                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+                                    ClearOutput, IgnorePattern, LimitOutput,
+                                    OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
 
-from grader.nbgrader_step import SandboxGrade  # noqa: E402
+from grader.nbgrader_step import ResolveDuplicateIds, SandboxGrade  # noqa: E402
 
 c.CourseDirectory.course_id = "swin-edu"
 
+c.Autograde.sanitize_preprocessors = [ClearOutput, ResolveDuplicateIds, OverwriteKernelspec,
+                                      OverwriteCells, CheckCellMetadata]
 c.Autograde.autograde_preprocessors = [SandboxGrade, IgnorePattern, ClearMetadataPreprocessor,
                                        LimitOutput, SaveAutoGrades, AssignLatePenalties,
                                        CheckCellMetadata]

@@ -89,6 +89,16 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ungraded(args: argparse.Namespace) -> int:
+    """Print the students whose submission nbgrader has not autograded since ``--since``."""
+    course = Path(args.course)
+    for assignment, student, path in submissions(course, args.ids):
+        autograded = course / "autograded" / student / assignment / f"{assignment}.ipynb"
+        if not autograded.is_file() or autograded.stat().st_mtime < args.since:
+            print(student)
+    return 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from grader import grade
     course = Path(args.course)
@@ -171,17 +181,18 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("returned")
     c.add_argument("course")
     c.add_argument("ids", nargs="+")
-    for name in ("prepare", "audit", "summary", "report"):
+    for name in ("prepare", "audit", "summary", "report", "ungraded"):
         p = commands.add_parser(name)
         p.add_argument("course")
         p.add_argument("ids", nargs="+")
         p.add_argument("--out")
         p.add_argument("--workers", type=int, default=0)
+        p.add_argument("--since", type=float, default=0.0)
     e = commands.add_parser("escape-csv")
     e.add_argument("file")
     args = parser.parse_args(argv)
     return {"collect": cmd_collect, "prepare": cmd_prepare, "audit": cmd_audit,
-            "summary": cmd_summary, "report": cmd_report,
+            "summary": cmd_summary, "report": cmd_report, "ungraded": cmd_ungraded,
             "escape-csv": cmd_escape_csv}[args.command](args)
 
 

@@ -75,3 +75,25 @@ class SandboxGrade(NbGraderPreprocessor):
                                                traceback=text.splitlines()))
             cell.execution_count = 1
         return nb, resources
+
+
+class ResolveDuplicateIds(NbGraderPreprocessor):
+    """nbgrader's ``DeduplicateIds`` without its crash: of cells sharing a grade id (a cell
+    duplicated in JupyterLab) the last keeps the id and the others lose their nbgrader metadata
+    entirely. ``DeduplicateIds`` leaves them an empty ``nbgrader`` dict, which nbgrader then
+    reads as an outdated schema and stops grading every later student. The grader itself ran
+    every copy in order and said so in its notes."""
+
+    def preprocess(self, nb, resources):
+        seen: set[str] = set()
+        for cell in reversed(nb.cells):
+            meta = cell.metadata.get("nbgrader")
+            if not isinstance(meta, dict) or "grade_id" not in meta:
+                continue
+            if meta["grade_id"] in seen:
+                self.log.warning("Cell with id '%s' exists more than once; the last one is kept",
+                                 meta["grade_id"])
+                del cell.metadata["nbgrader"]
+            else:
+                seen.add(meta["grade_id"])
+        return nb, resources

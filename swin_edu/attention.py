@@ -4,22 +4,23 @@ Inside every ``M x M`` window the ``N = M*M`` tokens attend to each other:
 
     Attention(Q, K, V) = SoftMax(Q K^T / sqrt(d) + B + mask) V
 
-``B`` is the relative position bias (``swin_edu.relative_position``) and ``mask`` the
-shifted-window mask (``swin_edu.masks``; absent for W-MSA). Windows arrive as a batch
+``B`` is the relative position bias (``swin_edu.relative_position``, notebook 04) and ``mask``
+the shifted-window mask (``swin_edu.masks``; absent for W-MSA). Windows arrive as a batch
 ``(B * nW, N, C)``: attention never crosses a window boundary because each window is its own
 row of the batch.
 
-Two implementations compute the same numbers: :func:`explicit_attention` spells the formula
-out (softmax and all) as the course teaches it; the fused path hands the same logits to
-``torch.nn.functional.scaled_dot_product_attention`` (one kernel, no ``N x N`` matrix kept
-for autograd on CPU), which is what the model uses.
+The model runs :func:`shifted_window_attention`, the steps the notebooks build: roll
+(``windows.cyclic_shift``), ``window_partition``, attention with the mask, ``window_reverse``,
+roll back. The attention itself comes two ways that compute the same numbers:
+:func:`explicit_attention` spells the formula out (softmax and all) as the course teaches it;
+the fused path (the default, ``fused=True``) hands the same logits to
+``torch.nn.functional.scaled_dot_product_attention`` (one kernel, no ``N x N`` matrix kept for
+autograd on CPU).
 
-Taught in notebooks/03_window_attention.
+Taught in notebooks/03_window_attention and notebooks/05_shifted_windows.
 """
 
 from __future__ import annotations
-
-from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
@@ -29,12 +30,12 @@ from swin_edu._checks import (ArgumentTypeError, NotScriptable, check_bool, chec
                               check_memory, check_positive, check_probability, check_rank,
                               refuse_jit)
 from swin_edu.masks import MASKED_VALUE, shifted_window_mask
-from swin_edu.relative_position import lookup_bias, relative_position_index
+from swin_edu.relative_position import RelativePositionBias
 from swin_edu.windows import (shift_pair, check_window_args, cyclic_shift, reverse_cyclic_shift,
                               window_partition, window_reverse)
 
 __all__ = ["WindowAttention", "explicit_attention", "global_attention",
-           "shifted_window_attention", "cached_mask", "window_order", "additive_mask"]
+           "shifted_window_attention", "additive_mask"]
 
 
 def explicit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
@@ -47,7 +48,8 @@ def explicit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
             a boolean ``bias`` is a mask in PyTorch's convention (see :func:`additive_mask`).
         dropout_p: dropout on the attention weights, in ``[0, 1)`` (pass 0 at inference).
     Returns:
-        ``(..., heads, N, d)``.
+        ``(..., heads, N, d)``. A query that may attend to no key at all (a row masked with
+        ``False`` or ``-inf`` everywhere) gets zeros, as ``scaled_dot_product_attention`` gives.
     """
     for name, t in (("q", q), ("k", k), ("v", v)):
         if not isinstance(t, torch.Tensor) or t.dim() < 2:
@@ -62,8 +64,12 @@ def explicit_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     logits = q @ k.transpose(-2, -1)  # (..., heads, N, N)
     if bias is not None:
         logits = logits + additive_mask(bias, logits.dtype, name="bias")
-    weights = F.dropout(logits.softmax(dim=-1), p=dropout_p) if dropout_p else \
-        logits.softmax(dim=-1)
+    weights = logits.softmax(dim=-1)
+    if bias is not None:
+        # softmax over keys that are all -inf is 0/0; no key to attend to means no output
+        weights = weights.masked_fill(torch.isneginf(logits).all(dim=-1, keepdim=True), 0.0)
+    if dropout_p:
+        weights = F.dropout(weights, p=dropout_p)
     return weights @ v
 
 
@@ -72,16 +78,19 @@ def additive_mask(mask: torch.Tensor, dtype: torch.dtype = torch.float32,
     """A mask as the numbers added to the logits.
 
     A floating-point mask is additive already (``0`` = may attend, ``-100`` = masked, as
-    :func:`swin_edu.masks.shifted_window_mask` builds it). A boolean mask follows PyTorch's
-    ``scaled_dot_product_attention`` convention, **True = may attend**: ``True -> 0`` and
-    ``False -> MASKED_VALUE`` (``-100``, the package's masked value, so a boolean mask and its
-    float twin give the same output). Integer masks are refused: 0/1 is ambiguous.
+    :func:`swin_edu.masks.shifted_window_mask` builds it after the official code). A boolean
+    mask follows PyTorch's ``scaled_dot_product_attention`` convention: **True = may attend,
+    False = never attends** (``True -> 0``, ``False -> -inf``, so a masked key gets exactly zero
+    weight however large its score). The float ``-100`` is not ``-inf``: a key whose score beats
+    the allowed ones by about 100 still takes weight (notebook 05 shows where). Integer masks
+    are refused: 0/1 is ambiguous.
     """
     if not isinstance(mask, torch.Tensor):
         raise ArgumentTypeError(f"{name} must be a torch.Tensor (float: additive, 0 = may "
                                 f"attend; bool: True = may attend), got {_describe(mask)}")
     if mask.dtype == torch.bool:
-        return torch.where(mask, 0.0, MASKED_VALUE).to(dtype)
+        return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(
+            ~mask, float("-inf"))
     if not mask.is_floating_point():
         raise ArgumentTypeError(
             f"{name} has dtype {mask.dtype}; expected a float mask added to the logits (0 = may "
@@ -122,9 +131,13 @@ def global_attention(x: torch.Tensor, qkv: nn.Linear, proj: nn.Linear,
 class WindowAttention(NotScriptable, nn.Module):
     """Multi-head self-attention inside each window, with relative position bias.
 
-    Parameter names follow the official code: ``qkv`` (Linear C -> 3C), ``proj`` (C -> C),
-    ``relative_position_bias_table`` (``((2M-1)^2, heads)``); the index is a non-persistent
-    buffer derived from ``window_size``.
+    Parts: ``qkv`` (Linear C -> 3C), ``proj`` (C -> C) and ``relative_position_bias``, the
+    :class:`~swin_edu.relative_position.RelativePositionBias` of notebook 04 (its table
+    ``((2M-1)^2, heads)`` and a non-persistent index derived from ``window_size``). The state
+    dict keeps the official key names: the official code stores the table on the attention
+    module itself, so the table is saved and loaded as ``relative_position_bias_table``, not
+    ``relative_position_bias.relative_position_bias_table`` (two small hooks below), and
+    ``attention.relative_position_bias_table`` reads it.
 
     Nothing is cached on the module: the bias is looked up from the table and the index on
     every call, so any edit of either (or of a mask) is seen at once. A cache was measured and
@@ -147,28 +160,34 @@ class WindowAttention(NotScriptable, nn.Module):
         self.window_size = window_size
         self.num_heads = num_heads
         self.attn_drop = attn_drop
-        self.relative_position_bias_table = nn.Parameter(
-            torch.zeros((2 * window_size - 1) ** 2, num_heads))
-        self.register_buffer("relative_position_index", relative_position_index(window_size),
-                             persistent=False)
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
         self.proj_drop = nn.Dropout(proj_drop)
-        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        # (built after the Linear layers: the random numbers come out as they always did)
+        self.relative_position_bias = RelativePositionBias(window_size, num_heads)
+        self.register_state_dict_post_hook(_save_table_under_official_key)
+        self.register_load_state_dict_pre_hook(_load_table_from_official_key)
 
-    def relative_position_bias(self) -> torch.Tensor:
-        """``(heads, N, N)`` bias looked up from the table."""
-        return lookup_bias(self.relative_position_bias_table, self.relative_position_index)
+    @property
+    def relative_position_bias_table(self) -> nn.Parameter:
+        """The learnable table ``((2M-1)^2, heads)``; official key
+        ``attn.relative_position_bias_table``."""
+        return self.relative_position_bias.relative_position_bias_table
+
+    @property
+    def relative_position_index(self) -> torch.Tensor:
+        """The ``(M*M, M*M)`` index into the table (a non-persistent buffer)."""
+        return self.relative_position_bias.relative_position_index
 
     def attention_bias(self, mask: torch.Tensor | None = None) -> torch.Tensor:
         """Everything added to the logits: ``(1, heads, N, N)`` relative position bias, or
         ``(nW, heads, N, N)`` with the shifted-window mask ``(nW, N, N)`` added (a boolean
         mask is read as True = may attend, see :func:`additive_mask`). Built on every call.
         """
-        bias = self.relative_position_bias()  # (heads, N, N)
+        bias = self.relative_position_bias()  # (heads, N, N), the same in every window
         if mask is None:
             return bias[None]
-        return bias + additive_mask(mask, bias.dtype)[:, None]
+        return bias + additive_mask(mask, bias.dtype)[:, None]  # (nW, heads, N, N)
 
     def forward(self, windows: torch.Tensor, mask: torch.Tensor | None = None,
                 fused: bool = True) -> torch.Tensor:
@@ -177,7 +196,8 @@ class WindowAttention(NotScriptable, nn.Module):
         Args:
             windows: ``(B * nW, N, C)`` with ``N = M*M``, windows of one image contiguous.
             mask: ``(nW, N, N)``: float, added to the logits (0 = allowed, -100 = masked), or
-                bool, True = may attend (PyTorch's convention); ``None`` for W-MSA.
+                bool, True = may attend, False = never (PyTorch's convention); ``None`` for
+                W-MSA.
             fused: use ``scaled_dot_product_attention``; ``False`` runs the explicit softmax.
         Returns:
             ``(B * nW, N, C)``.
@@ -198,24 +218,56 @@ class WindowAttention(NotScriptable, nn.Module):
         nW = 1 if mask is None else mask.shape[0]
         if nW == 0 or BnW % nW:
             raise ValueError(f"windows.shape[0]={BnW} is not a multiple of mask.shape[0]={nW}")
-        if nW != 1 and BnW != nW:
+        if nW != 1 and BnW != nW:  # the fused path repeats the bias for every image
             check_memory(f"the attention bias for {BnW} windows of {N} tokens",
                          BnW * self.num_heads * N * N * windows.element_size())
-        head_dim = C // self.num_heads
-        qkv = self.qkv(windows).view(BnW, N, 3, self.num_heads, head_dim)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B*nW, heads, N, d)
-        bias = self.attention_bias(mask)  # (1 or nW, heads, N, N)
-        if bias.shape[0] != 1 and BnW != nW:
-            # one bias per window of the batch; the fused CPU kernel accepts only 4-D masks
-            bias = bias.repeat(BnW // nW, 1, 1, 1)  # (B*nW, heads, N, N)
+        B, heads = BnW // nW, self.num_heads
+        qkv = self.qkv(windows).view(B, nW, N, 3, heads, C // heads)
+        q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)  # each (B, nW, heads, N, d)
+        bias = self.attention_bias(mask)  # (1 or nW, heads, N, N): broadcasts over the B images
         dropout = self.attn_drop if self.training else 0.0
         if fused:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype),
-                                                 dropout_p=dropout)
+            out = _fused_attention(q, k, v, bias, dropout)
         else:
             out = explicit_attention(q, k, v, bias, dropout)
-        out = out.transpose(1, 2).reshape(BnW, N, C)  # heads back into channels
+        out = out.transpose(-3, -2).reshape(BnW, N, C)  # (B, nW, N, heads, d): heads into channels
         return self.proj_drop(self.proj(out))
+
+
+def _fused_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor,
+                     dropout: float) -> torch.Tensor:
+    """``scaled_dot_product_attention`` on ``(B, nW, heads, N, d)`` with a ``(1 or nW, heads,
+    N, N)`` bias.
+
+    Its fused CPU kernel takes 4-D tensors only: given 5-D ones it falls back to the math
+    backend, 2-3x slower. So the windows of all B images go back into one batch, and a
+    per-window bias is repeated for each image (``(B*nW, heads, N, N)``), which on Swin's
+    shapes (``N = 49``, ``d = 32``) costs less than any layout that would let it broadcast.
+    """
+    B = q.shape[0]
+    if bias.shape[0] != 1 and B != 1:
+        bias = bias.repeat(B, 1, 1, 1)  # (B*nW, heads, N, N)
+    out = F.scaled_dot_product_attention(q.flatten(0, 1), k.flatten(0, 1), v.flatten(0, 1),
+                                         attn_mask=bias.to(q.dtype), dropout_p=dropout)
+    return out.view(q.shape)  # (B, nW, heads, N, d)
+
+
+def _save_table_under_official_key(module: nn.Module, state_dict: dict, prefix: str,
+                                   local_metadata: dict) -> None:
+    """``state_dict()`` hook: ``relative_position_bias.relative_position_bias_table`` is saved
+    as ``relative_position_bias_table``, the official checkpoints' key."""
+    nested = prefix + "relative_position_bias.relative_position_bias_table"
+    if nested in state_dict:
+        state_dict[prefix + "relative_position_bias_table"] = state_dict.pop(nested)
+
+
+def _load_table_from_official_key(module: nn.Module, state_dict: dict, prefix: str,
+                                  *args) -> None:
+    """``load_state_dict()`` hook, the inverse: the official key goes into the bias module."""
+    official = prefix + "relative_position_bias_table"
+    if official in state_dict:
+        state_dict[prefix + "relative_position_bias.relative_position_bias_table"] = \
+            state_dict.pop(official)
 
 
 def _describe(value: object) -> str:
@@ -226,65 +278,17 @@ def _describe(value: object) -> str:
 
 def cached_mask(H: int, W: int, window_size: int, shift_h: int, shift_w: int,
                 device: torch.device | str | None = None) -> torch.Tensor:
-    """:func:`swin_edu.masks.shifted_window_mask` for ``(S_h, S_w)``, built once per size.
+    """Deprecated: :func:`swin_edu.masks.shifted_window_mask` for ``(S_h, S_w)`` on ``device``.
 
-    A pure function of its arguments, so caching keeps no state that could change a result;
-    every call returns a fresh copy (a few hundred kB), so editing one changes nothing
-    anywhere else.
+    Nothing is cached any more (the name stays until its last caller, ``swin_edu.v2``, moves to
+    ``shifted_window_mask``): the mask is built on every call, a fresh tensor each time.
     """
-    _check_sizes(H, W, window_size, shift_h, shift_w)
-    return _mask(H, W, window_size, shift_h, shift_w, _device(device)).clone()
-
-
-@lru_cache(maxsize=64)
-def _mask(H: int, W: int, window_size: int, shift_h: int, shift_w: int,
-          device: torch.device | None) -> torch.Tensor:
-    with torch.inference_mode(False):  # a normal tensor, usable by training later
-        return shifted_window_mask(H, W, window_size, (shift_h, shift_w)).to(device)
-
-
-def _check_sizes(H: int, W: int, window_size: int, shift_h: int, shift_w: int) -> None:
     check_window_args(H, W, window_size, shift_h, "shift_h")
     check_window_args(H, W, window_size, shift_w, "shift_w")
-
-
-def _device(device: torch.device | str | None) -> torch.device | None:
-    if device is None or isinstance(device, torch.device):
-        return device
-    if isinstance(device, str):
-        return torch.device(device)
-    raise ArgumentTypeError(f"device={device!r} must be a torch.device, a string such as "
-                            f"'cpu', or None")
-
-
-def window_order(H: int, W: int, window_size: int, shift_h: int, shift_w: int,
-                 device: torch.device | str | None = None
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cyclic shift + window partition as one permutation of the ``H*W`` tokens.
-
-    Both steps only move tokens, so applying them to a map of token numbers records where
-    each token goes; one gather with that order then does the work of two copies.
-
-    Returns:
-        ``(order, inverse)``, each ``(H*W,)`` long: ``tokens[:, order]`` lists the rolled
-        map's windows one after another (``(B, H*W, C)`` -> ``(B, nW*M*M, C)``) and
-        ``windows[:, inverse]`` puts them back. Fresh copies on every call (built once per
-        size).
-    """
-    _check_sizes(H, W, window_size, shift_h, shift_w)
-    order, inverse = _order(H, W, window_size, shift_h, shift_w, _device(device))
-    return order.clone(), inverse.clone()
-
-
-@lru_cache(maxsize=64)
-def _order(H: int, W: int, window_size: int, shift_h: int, shift_w: int,
-           device: torch.device | None) -> tuple[torch.Tensor, torch.Tensor]:
-    check_memory(f"the window order of H={H}, W={W}", 4 * H * W * 8)
-    with torch.inference_mode(False):  # normal tensors: training saves them for backward
-        tokens = torch.arange(H * W).view(1, H, W, 1)
-        order = window_partition(cyclic_shift(tokens, (shift_h, shift_w)),
-                                 window_size).reshape(-1)
-        return order.to(device), torch.argsort(order).to(device)
+    if device is not None and not isinstance(device, (torch.device, str)):
+        raise ArgumentTypeError(f"device={device!r} must be a torch.device, a string such as "
+                                f"'cpu', or None")
+    return shifted_window_mask(H, W, window_size, (shift_h, shift_w)).to(device)
 
 
 def shifted_window_attention(x: torch.Tensor, attention: WindowAttention,
@@ -292,13 +296,14 @@ def shifted_window_attention(x: torch.Tensor, attention: WindowAttention,
                              ) -> torch.Tensor:
     """(S)W-MSA the course's way: roll, partition, attend with the mask, reverse, roll back.
 
+    This is what every block of the model runs (after padding its map to whole windows).
+
     Args:
         x: ``(B, H, W, C)``, ``H`` and ``W`` multiples of ``attention.window_size``.
         attention: the window attention (weights and relative position bias).
         shift_size: ``S`` (both axes) or ``(S_h, S_w)``; ``0`` gives plain W-MSA.
-        fused: the model's fast path (roll + partition as one gather, see
-            :func:`window_order`, and ``scaled_dot_product_attention``); ``False`` runs each
-            step as the course teaches it, with the explicit softmax.
+        fused: attend with ``scaled_dot_product_attention`` (the model's default); ``False``
+            uses :func:`explicit_attention`. Every other step is the same.
     Returns:
         ``(B, H, W, C)``: every token attended only to the tokens of its (shifted) window.
     """
@@ -313,15 +318,11 @@ def shifted_window_attention(x: torch.Tensor, attention: WindowAttention,
     shift = shift_pair(shift_size)
     for axis_shift in shift:
         check_window_args(H, W, M, axis_shift)
-    mask = cached_mask(H, W, M, *shift, device=x.device) if any(shift) else None
-    if fused:
-        order, inverse = window_order(H, W, M, *shift, device=x.device)
-        windows = x.reshape(B, H * W, C).index_select(1, order)  # (B, nW*M*M, C)
-        windows = attention(windows.view(-1, M * M, C), mask)  # (B*nW, M*M, C)
-        return windows.view(B, H * W, C).index_select(1, inverse).view(B, H, W, C)
+    mask = None
     if any(shift):
         x = cyclic_shift(x, shift)  # (B, H, W, C), rolled up and left
-    windows = window_partition(x, M).reshape(-1, M * M, C)  # (B*nW, M*M, C)
-    windows = attention(windows, mask, fused=False)
-    x = window_reverse(windows.reshape(-1, M, M, C), M, H, W)  # (B, H, W, C)
+        mask = shifted_window_mask(H, W, M, shift).to(x.device)  # (nW, M*M, M*M)
+    windows = window_partition(x, M).view(-1, M * M, C)  # (B*nW, M*M, C)
+    windows = attention(windows, mask, fused=fused)  # (B*nW, M*M, C)
+    x = window_reverse(windows.view(-1, M, M, C), M, H, W)  # (B, H, W, C)
     return reverse_cyclic_shift(x, shift) if any(shift) else x

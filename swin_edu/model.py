@@ -10,8 +10,8 @@ Data flow, channels-last between modules::
 
 Any input size works and nothing is remembered between calls: each block pads its map to a
 multiple of the window, decides its shift with ``effective_shift`` (the official rule by
-default: no shift once the shorter side fits in one window), builds the mask for that padded
-size and crops afterwards.
+default: no shift once the shorter side fits in one window; ``shift_rule="always"`` is the
+detection backbone's), builds the mask for that padded size and crops afterwards.
 
 Taught in notebooks/07_swin_transformer.
 """
@@ -71,7 +71,7 @@ class Mlp(nn.Module):
         return self.drop(self.fc2(self.drop(self.act(self.fc1(x)))))
 
 
-SHIFT_RULES = ("official", "per_axis")
+SHIFT_RULES = ("official", "per_axis", "always")
 
 
 def effective_shift(H: int, W: int, window_size: int, shift_size: int,
@@ -79,27 +79,36 @@ def effective_shift(H: int, W: int, window_size: int, shift_size: int,
     """Shift per axis ``(shift_h, shift_w)`` for an ``H x W`` map cut into ``window_size``
     windows (``H``, ``W`` before or after padding: the answer is the same).
 
-    The one place where the two shift rules live:
+    The one place where the three shift rules live:
 
-    - ``"official"`` (default): the official ``SwinTransformerBlock.__init__`` and Hugging Face.
+    - ``"official"`` (default): the official classification code (``SwinTransformerBlock.
+      __init__``) and Hugging Face, the convention the ImageNet checkpoints were trained with.
       When the *shorter* side fits in one window (``min(H, W) <= window_size``) the block does
       not shift on either axis; otherwise it shifts both axes by ``shift_size``. A Swin-T stage 4
       at 224x448 is 7x14: no shift at all.
     - ``"per_axis"``: torchvision's rule. Each axis is judged on its own: an axis that fits in
       one window is not shifted (rolling a single window only wraps it onto itself), the other
       still is. The same 7x14 stage shifts by ``(0, 3)``.
+    - ``"always"``: the official detection backbone (microsoft/Swin-Transformer-Object-Detection,
+      the convention its COCO checkpoints were trained with). Every SW-MSA block shifts both
+      axes by ``shift_size``, whatever the map's size; a map that fits in one window is rolled
+      and its window split by the mask. The same 7x14 stage shifts by ``(3, 3)``, and so does
+      Swin-T's 7x7 last stage at 224.
 
-    On square maps, and whenever both sides exceed the window, the two rules agree.
+    Whenever both sides exceed the window the three rules agree (for Swin-T: both image sides
+    above 224 px); on square maps ``"official"`` and ``"per_axis"`` agree.
 
     Where a stage is *smaller* than the window (e.g. 4x4 with window 7), the official code
     shrinks the window to the map, which changes the shape of the bias table; Hugging Face
-    keeps its table and fails. swin_edu keeps the window, pads the map to one whole window and
-    does not shift, under either rule.
+    keeps its table and fails. swin_edu keeps the window and pads the map to one whole window,
+    as the detection backbone does; it shifts there only under ``"always"``.
     """
     H, W = check_positive("H", H), check_positive("W", W)
     window_size = check_positive("window_size", window_size)
     shift_size = check_shift(shift_size, window_size)
     check_shift_rule(rule, name="rule")
+    if rule == "always":
+        return (shift_size, shift_size)
     if rule == "official":
         fits = min(H, W) <= window_size
         return (0, 0) if fits else (shift_size, shift_size)
@@ -139,12 +148,15 @@ class SwinTransformerBlock(nn.Module):
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
     def window_attention(self, x: torch.Tensor) -> torch.Tensor:
-        """Pad to whole windows, (S)W-MSA, crop. ``(B, H, W, C)`` in and out."""
+        """Pad to whole windows, (S)W-MSA, crop. ``(B, H, W, C)`` in and out (``x`` is
+        already normalised: the padded tokens are zeros, as in the reference
+        implementations)."""
         _, H, W, _ = x.shape
         x, pad_h, pad_w = pad_to_window(x, self.window_size)  # (B, Hp, Wp, C)
         shift = effective_shift(H + pad_h, W + pad_w, self.window_size, self.shift_size,
                                 self.shift_rule)
-        x = shifted_window_attention(x, self.attn, shift)
+        # roll, partition, attend with the mask built on the padded map, reverse, roll back
+        x = shifted_window_attention(x, self.attn, shift)  # (B, Hp, Wp, C)
         return x[:, :H, :W, :]
 
 
@@ -273,11 +285,12 @@ class SwinTransformer(nn.Module):
 
 
 def check_shift_rule(shift_rule: str, name: str = "shift_rule") -> None:
-    """Refuse a shift rule other than ``"official"`` or ``"per_axis"`` (see ``effective_shift``)."""
+    """Refuse a shift rule other than those of ``SHIFT_RULES`` (see ``effective_shift``)."""
     if not isinstance(shift_rule, str) or shift_rule not in SHIFT_RULES:
         raise ValueError(f"{name}={shift_rule!r}; expected one of {SHIFT_RULES}: "
-                         f"'official' (the official code and Hugging Face) or 'per_axis' "
-                         f"(torchvision)")
+                         f"'official' (the official classification code and Hugging Face), "
+                         f"'per_axis' (torchvision) or 'always' (the official detection "
+                         f"backbone)")
 
 
 def _check_mlp_ratio(mlp_ratio: float, dim: int) -> None:

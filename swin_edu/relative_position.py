@@ -96,7 +96,9 @@ class RelativePositionBias(NotScriptable, nn.Module):
     """Learnable relative position bias for one window size.
 
     The table is a parameter named ``relative_position_bias_table`` (official key name); the
-    index is a non-persistent buffer, rebuilt from ``window_size`` and so never loaded.
+    index is a non-persistent buffer, rebuilt from ``window_size`` and so never loaded. Every
+    :class:`swin_edu.attention.WindowAttention` holds one as ``relative_position_bias`` (and
+    saves its table under the official key ``attn.relative_position_bias_table``).
     """
 
     def __init__(self, window_size: int, num_heads: int) -> None:

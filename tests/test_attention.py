@@ -118,14 +118,99 @@ def test_bad_input(call, message):
         call()
 
 
-def test_window_order_is_roll_then_partition():
-    from swin_edu.attention import window_order
-    from swin_edu.windows import cyclic_shift, window_partition
-    x = torch.randn(2, 6, 9, 4)
-    order, inverse = window_order(6, 9, 3, 1, 2)
-    windows = x.reshape(2, 54, 4)[:, order].view(-1, 3, 3, 4)
-    assert torch.equal(windows, window_partition(cyclic_shift(x, (1, 2)), 3))
-    assert torch.equal(order[inverse], torch.arange(54))
+def test_the_model_path_is_the_course_steps():
+    """What every block runs is roll, partition, attend with the mask, reverse, roll back: the
+    functions the notebooks build, composed by hand here, give the same numbers bit for bit."""
+    from swin_edu.masks import shifted_window_mask
+    from swin_edu.windows import cyclic_shift, reverse_cyclic_shift
+    attn = strong_attention(8, 3, 2, seed=0)
+    x = torch.randn(2, 6, 9, 8)
+    with torch.no_grad():
+        for fused in (True, False):
+            rolled = cyclic_shift(x, (1, 2))
+            windows = window_partition(rolled, 3).reshape(-1, 9, 8)
+            windows = attn(windows, shifted_window_mask(6, 9, 3, (1, 2)), fused=fused)
+            by_hand = reverse_cyclic_shift(window_reverse(windows.reshape(-1, 3, 3, 8), 3, 6, 9),
+                                           (1, 2))
+            assert torch.equal(shifted_window_attention(x, attn, (1, 2), fused=fused), by_hand)
+
+
+def test_no_cached_permutation_or_mask_is_left():
+    import swin_edu.attention as attention_module
+    assert not hasattr(attention_module, "window_order")
+    assert not [name for name, value in vars(attention_module).items()
+                if hasattr(value, "cache_info")]  # no functools.lru_cache anywhere
+
+
+def test_window_attention_uses_the_relative_position_bias_module():
+    from swin_edu.relative_position import RelativePositionBias
+    attn = strong_attention(8, 2, 2, seed=0)
+    assert isinstance(attn.relative_position_bias, RelativePositionBias)
+    table = attn.relative_position_bias.relative_position_bias_table
+    assert attn.relative_position_bias_table is table
+    assert torch.equal(attn.attention_bias()[0], attn.relative_position_bias())
+    # the official key names, both ways: saved as, and loaded from, relative_position_bias_table
+    state = attn.state_dict()
+    assert sorted(state) == ["proj.bias", "proj.weight", "qkv.bias", "qkv.weight",
+                             "relative_position_bias_table"]
+    other = WindowAttention(8, 2, 2)
+    assert not other.load_state_dict(state, strict=True).unexpected_keys
+    assert torch.equal(other.relative_position_bias_table, attn.relative_position_bias_table)
+    with pytest.raises(RuntimeError, match="relative_position_bias_table"):
+        other.load_state_dict({k: v for k, v in state.items() if "table" not in k}, strict=True)
+
+
+def test_boolean_false_never_attends_while_minus_100_stops_masking_near_100():
+    """A masked key whose score beats the allowed one by ``gap``: with the float -100 mask it
+    takes ``sigmoid(gap - 100)`` of the weight (half at a gap of 100), with ``False`` none."""
+    q = torch.ones(1, 1, 2, 1, dtype=torch.float64)  # d = 1: the score is q * k
+    v = torch.tensor([[[[0.0], [1.0]]]], dtype=torch.float64)  # value 1 only on the masked key
+    allowed = torch.tensor([[True, False], [True, True]])
+    for gap in (90.0, 100.0, 110.0):
+        k = torch.tensor([[[[0.0], [gap]]]], dtype=torch.float64)
+        float_mask = torch.where(allowed, 0.0, -100.0).double()
+        leaked = explicit_attention(q, k, v, float_mask)[0, 0, 0, 0]
+        torch.testing.assert_close(leaked, torch.sigmoid(torch.tensor(gap - 100.0)).double())
+        assert explicit_attention(q, k, v, allowed)[0, 0, 0, 0] == 0.0
+        fused = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=allowed,
+                                                                  scale=1.0)
+        assert fused[0, 0, 0, 0] == 0.0  # PyTorch's meaning, which swin_edu now shares
+
+
+def test_boolean_mask_in_the_module_matches_pytorch():
+    attn = strong_attention(4, 2, 1, seed=0)
+    windows = torch.randn(8, 4, 4) * 50  # large activations: score gaps far beyond 100
+    allowed = torch.rand(4, 4, 4, generator=torch.Generator().manual_seed(0)) > 0.5
+    allowed |= torch.eye(4, dtype=torch.bool)  # every query keeps itself
+    with torch.no_grad():
+        fused, explicit = attn(windows, allowed), attn(windows, allowed, fused=False)
+        minus_inf = attn(windows, torch.zeros(4, 4, 4).masked_fill(~allowed, float("-inf")),
+                         fused=False)
+    torch.testing.assert_close(fused, explicit, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(explicit, minus_inf)
+
+
+def test_a_query_with_no_allowed_key_gets_zeros_in_both_paths():
+    attn = strong_attention(4, 2, 1, seed=0)
+    windows = torch.randn(2, 4, 4)
+    allowed = torch.ones(1, 4, 4, dtype=torch.bool)
+    allowed[0, 2] = False  # query 2 may attend to nothing
+    with torch.no_grad():
+        fused, explicit = attn(windows, allowed), attn(windows, allowed, fused=False)
+    assert torch.isfinite(explicit).all()
+    torch.testing.assert_close(fused, explicit)
+    torch.testing.assert_close(explicit[:, 2], attn.proj.bias.expand(2, 4))  # zeros, projected
+
+
+def test_explicit_path_broadcasts_the_bias_over_the_batch():
+    attn = strong_attention(4, 2, 2, seed=0)
+    x = torch.randn(3, 4, 4, 4, dtype=torch.float64)
+    attn = attn.double()
+    with torch.no_grad():
+        batched = shifted_window_attention(x, attn, 1, fused=False)
+        one_by_one = torch.cat([shifted_window_attention(x[i:i + 1], attn, 1, fused=False)
+                                for i in range(3)])
+    torch.testing.assert_close(batched, one_by_one, rtol=1e-12, atol=1e-12)
 
 
 def test_bias_follows_the_table():

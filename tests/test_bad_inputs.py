@@ -32,7 +32,7 @@ import swin_edu.relative_position as relpos_module
 import swin_edu.widgets as widgets_module
 import swin_edu.windows as windows_module
 from swin_edu.attention import (WindowAttention, additive_mask, cached_mask, explicit_attention,
-                                global_attention, shifted_window_attention, window_order)
+                                global_attention, shifted_window_attention)
 from swin_edu.attention_variants import (format_table5, global_msa, padding_mask,
                                          run_alternating, shifted_window_cyclic,
                                          shifted_window_padding, sliding_window_msa, table5,
@@ -199,9 +199,6 @@ SPECS: list[tuple[Callable[..., Any], dict[str, Any], dict[str, str]]] = [
     (shifted_window_attention, dict(x=X4, attention=ATTN, shift_size=2, fused=True),
      dict(x="tensor4", attention="attention", shift_size="shift_pair", fused="bool")),
     (cached_mask, dict(H=8, W=8, window_size=4, shift_h=2, shift_w=2, device=None),
-     dict(H="size", W="size", window_size="size", shift_h="shift", shift_w="shift",
-          device="device")),
-    (window_order, dict(H=8, W=8, window_size=4, shift_h=2, shift_w=2, device="cpu"),
      dict(H="size", W="size", window_size="size", shift_h="shift", shift_w="shift",
           device="device")),
     # attention variants (Table 5)
@@ -373,7 +370,6 @@ HUGE: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
     (relative_coords, dict(window_size=300), "window_size"),
     (window_coords, dict(window_size=300), "window_size"),
     (cached_mask, dict(H=65536, W=65536, window_size=64, shift_h=32, shift_w=32), "H"),
-    (window_order, dict(H=2 ** 16, W=2 ** 16, window_size=64, shift_h=32, shift_w=32), "H"),
     (padding_mask, dict(H=65536, W=65536, window_size=64, shift_size=32), "H"),
     (global_attention, dict(x=_big(1, 100_000, 8), qkv=ATTN.qkv, proj=ATTN.proj, num_heads=2),
      "x"),

@@ -31,13 +31,13 @@ def hf_model(seed=0):
     return model.double().eval()
 
 
-def _strong_hf_model(seed=0):
-    """Hugging Face Swin-T with random weights strong enough that a wrong mask, bias or
-    channel order changes the logits: sharp attention (large query/key weights), a large
-    relative position bias, non-trivial LayerNorm affines. Float64, so that the comparison
-    measures the network and not float32 rounding of such sharp softmaxes."""
+def _strong_hf_model(seed=0, config=None):
+    """Hugging Face Swin-T (or the Swin of ``config``) with random weights strong enough that a
+    wrong mask, bias or channel order changes the logits: sharp attention (large query/key
+    weights), a large relative position bias, non-trivial LayerNorm affines. Float64, so that
+    the comparison measures the network and not float32 rounding of such sharp softmaxes."""
     torch.manual_seed(seed)
-    config = transformers.SwinConfig(num_labels=1000)
+    config = config or transformers.SwinConfig(num_labels=1000)
     model = transformers.SwinForImageClassification(config).eval()
     with torch.no_grad():
         for name, p in model.named_parameters():

@@ -108,3 +108,26 @@ def test_stage_shapes_use_the_models_input_channels():
     model = SwinTransformer(img_size=32, in_chans=1, embed_dim=8, depths=(2,), num_heads=(1,),
                             window_size=4)
     assert stage_shapes(model, 32)[0]["shape"] == (1, 1, 32, 32)
+
+
+def test_a_block_compiles_as_one_graph_without_cache_warnings():
+    """``torch.compile`` traces a whole SW-MSA block (roll, partition, mask, attention, reverse)
+    as one graph; the lru_cache'd permutation the model once used made Dynamo warn there."""
+    import warnings
+    block = SwinTransformerBlock(8, 2, window_size=4, shift_size=2).eval()
+    x = torch.randn(2, 8, 12, 8)
+    with warnings.catch_warnings(record=True) as caught, torch.no_grad():
+        warnings.simplefilter("always")
+        compiled = torch.compile(block, backend="eager", fullgraph=True)
+        assert torch.equal(compiled(x), block(x))
+    assert not [w for w in caught if "lru_cache" in str(w.message)]
+
+
+def test_always_rule_shifts_a_stage_that_fits_in_one_window():
+    official, always = tiny(), tiny(shift_rule="always")
+    always.load_state_dict(official.state_dict())
+    x = torch.randn(1, 3, 8, 8)  # stages 2x2 and 1x1 with window 2: one window each
+    with torch.no_grad():
+        assert not torch.allclose(official(x), always(x))
+        x = torch.randn(1, 3, 40, 40)  # stages 10x10 and 5x5: larger than one window
+        torch.testing.assert_close(official(x), always(x), rtol=0, atol=0)

@@ -1,4 +1,4 @@
-"""swin_edu equals the official code's rules at non-square sizes.
+"""swin_edu equals the official code's rules at non-square and padded sizes.
 
 The official classification model (microsoft/Swin-Transformer, ``models/swin_transformer.py``)
 fixes each block's window and shift in ``SwinTransformerBlock.__init__`` from the stage's
@@ -6,15 +6,25 @@ fixes each block's window and shift in ``SwinTransformerBlock.__init__`` from th
 functional forward over an official-keyed state dict, and checks swin_edu against it at sizes
 where the official code runs (every stage divisible by the window). It also checks the
 ``"per_axis"`` option against torchvision's rule.
+
+The official detection backbone (microsoft/Swin-Transformer-Object-Detection) pads every stage
+to whole windows and shifts every odd block whatever the map's size; its transcription is
+``tests/oracles/detection_swin.py``. swin_edu with ``shift_rule="always"`` equals it at every
+size, and with the default rule wherever every stage exceeds one window; Hugging Face (a fresh
+model: it changes its layers on the first call) equals the default rule wherever it runs.
 """
+
+import functools
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from swin_edu.model import SHIFT_RULES, effective_shift, swin_t
+from swin_edu.convert import from_hf
+from swin_edu.model import SHIFT_RULES, SwinTransformer, effective_shift, stage_shapes, swin_t
 
-from test_convert import hf_model, ours_from, relative_error
+from oracles import detection_swin
+from test_convert import hf_model, ours_from, relative_error, transformers
 
 
 def official_window_and_shift(input_resolution, window_size, shift_size):
@@ -177,8 +187,10 @@ def test_effective_shift_rules_written_out(rule):
             if rule == "official":
                 _, shift = official_window_and_shift((h, w), 7, 3)
                 expected = (shift, shift)
-            else:
+            elif rule == "per_axis":
                 expected = torchvision_shift(pad_h, pad_w, 7, 3)
+            else:  # detection: BasicLayer gives every odd block window_size // 2, no condition
+                expected = (7 // 2, 7 // 2)
             assert effective_shift(pad_h, pad_w, 7, 3, rule) == expected, (h, w)
             assert effective_shift(h, w, 7, 3, rule) == expected, (h, w)
 
@@ -189,7 +201,7 @@ def test_model_uses_its_rule_in_every_block():
         model = swin_t(shift_rule=rule)
         assert {b.shift_rule for layer in model.layers for b in layer.blocks} == {rule}
         seen[rule] = effective_shift(7, 14, 7, model.layers[3].blocks[1].shift_size, rule)
-    assert seen == {"official": (0, 0), "per_axis": (0, 3)}
+    assert seen == {"official": (0, 0), "per_axis": (0, 3), "always": (3, 3)}
 
 
 def test_unknown_shift_rule_is_refused():
@@ -197,3 +209,127 @@ def test_unknown_shift_rule_is_refused():
         swin_t(shift_rule="torchvision")
     with pytest.raises(ValueError, match="rule='x'"):
         effective_shift(7, 14, 7, 3, "x")
+
+
+# --- padded sizes: the detection backbone and Hugging Face -----------------------------------
+
+# Swin-T's patches, window and stage sizes, with 16 channels and two blocks per stage: fast
+# enough for many sizes. (Full Swin-T is checked at two sizes at the end.)
+TINY = dict(embed_dim=16, depths=(2, 2, 2, 2), num_heads=(1, 2, 2, 4), num_classes=10)
+# 224, 224x256, 200x328, 320x200, 192, 100x116: some stage fits in one window (the last one,
+# 7x7, 7x8, 7x11, 10x7, 6x6, 4x4); 232 (stages 58, 29, 15, 8), 256, 384, 512, 800x1216: every
+# stage is larger than one window, padded to whole windows somewhere.
+DETECTION_SIZES = [224, 232, 256, 384, 512, (800, 1216), (224, 256), (200, 328), (320, 200),
+                   (192, 192), (100, 116)]
+HF_SIZES = [s for s in DETECTION_SIZES if s not in ((192, 192), (100, 116))]  # where HF runs
+
+
+def _pair(size):
+    return (size, size) if isinstance(size, int) else size
+
+
+def _size_id(size):
+    return "x".join(map(str, _pair(size)))
+
+
+@functools.lru_cache(maxsize=1)
+def _tiny_hf_state():
+    from test_convert import _strong_hf_model
+    config = transformers.SwinConfig(embed_dim=TINY["embed_dim"], depths=list(TINY["depths"]),
+                                     num_heads=list(TINY["num_heads"]), num_labels=10)
+    model = _strong_hf_model(seed=0, config=config).float()
+    return config, {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def tiny_hf():
+    """A fresh small Hugging Face Swin (it changes its layers on the first call), float32."""
+    config, state = _tiny_hf_state()
+    model = transformers.SwinForImageClassification(config).eval()
+    model.load_state_dict(state)
+    return model
+
+
+def tiny_ours(rule="official"):
+    model = SwinTransformer(shift_rule=rule, **TINY).eval()
+    assert not model.load_state_dict(from_hf(_tiny_hf_state()[1]), strict=True).missing_keys
+    return model
+
+
+def stage_maps(model, images):
+    """swin_edu's map after the last block of every stage (before merging), ``(B, H, W, C)``."""
+    maps = []
+    hooks = [layer.blocks[-1].register_forward_hook(lambda m, i, o: maps.append(o))
+             for layer in model.layers]
+    try:
+        logits = model(images)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return maps, logits
+
+
+def every_stage_exceeds_a_window(size, window_size=7):
+    return all(min(step["shape"][1:3]) > window_size for step in stage_shapes("T", size)
+               if step["name"].startswith("stage"))
+
+
+def _images(size, seed=1):
+    return torch.randn(1, 3, *_pair(size), generator=torch.Generator().manual_seed(seed))
+
+
+@pytest.mark.parametrize("size", DETECTION_SIZES, ids=_size_id)
+def test_detection_backbone(size):
+    """``shift_rule="always"`` gives the detection backbone's four stage maps and, through the
+    classifier's head, its logits, at every size; the default rule equals it exactly where every
+    stage is larger than one window, and differs where one is not."""
+    always, default = tiny_ours("always"), tiny_ours()
+    x = _images(size)
+    config = dict(depths=TINY["depths"], num_heads=TINY["num_heads"])
+    with torch.no_grad():
+        expected_maps = detection_swin.stage_outputs(always.state_dict(), x, **config)
+        expected = detection_swin.classify(always.state_dict(), x, **config)
+        maps, logits = stage_maps(always, x)
+        default_error = relative_error(default(x), expected)
+    assert [m.shape for m in maps] == [m.shape for m in expected_maps]
+    for got, want in zip(maps, expected_maps):
+        assert relative_error(got, want) <= 1e-5
+    assert relative_error(logits, expected) <= 1e-5
+    if every_stage_exceeds_a_window(size):
+        assert default_error <= 1e-5
+    else:
+        assert default_error > 1e-3
+
+
+@pytest.mark.parametrize("size", HF_SIZES, ids=_size_id)
+def test_default_rule_equals_a_fresh_hugging_face_model(size):
+    hf, ours = tiny_hf(), tiny_ours()
+    x = _images(size)
+    with torch.no_grad():
+        assert relative_error(ours(x), hf(x).logits) <= 1e-5
+
+
+def test_a_hugging_face_model_that_ran_at_224_computes_something_else():
+    """Issue 23's 8e-3..4e-2 at 232-512 px: at 224 px Hugging Face's last stage (7x7) sets its
+    ``shift_size`` to 0 and keeps it, so a model that ran at 224 first no longer shifts stage 4
+    at sizes where it is larger than one window. A fresh model, the detection backbone and
+    swin_edu all shift there."""
+    used, fresh, ours = tiny_hf(), tiny_hf(), tiny_ours()
+    with torch.no_grad():
+        used(_images(224))
+        assert [int(b.shift_size) for b in used.swin.encoder.layers[3].blocks] == [0, 0]
+        for size in (232, 256):
+            x = _images(size)
+            assert relative_error(ours(x), fresh(x).logits) <= 1e-5
+            assert relative_error(ours(x), used(x).logits) > 1e-3
+
+
+@pytest.mark.parametrize("size", [232, (256, 232)], ids=_size_id)
+def test_swin_t_at_padded_sizes(strong_ours, size):
+    """Full Swin-T (the strong weights need float64: in float32 a sharp softmax rounds to
+    about 5e-5 over twelve blocks) equals a fresh Hugging Face model and the detection backbone;
+    every stage is padded at 232 (58 -> 63, 29 -> 35, 15 -> 21, 8 -> 14)."""
+    x = _images(size).double()
+    with torch.no_grad():
+        got = strong_ours(x)
+        assert relative_error(got, hf_model()(x).logits) <= 1e-5
+        assert relative_error(got, detection_swin.classify(strong_ours.state_dict(), x)) <= 1e-5

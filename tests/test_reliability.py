@@ -21,8 +21,7 @@ import numpy as np
 import pytest
 import torch
 
-from swin_edu.attention import WindowAttention, cached_mask, shifted_window_attention, \
-    window_order
+from swin_edu.attention import WindowAttention, cached_mask, shifted_window_attention
 from swin_edu.attention_variants import padding_mask
 from swin_edu.convert import load_checkpoint
 from swin_edu.masks import shifted_window_mask
@@ -198,7 +197,6 @@ def test_model_pickle_does_not_grow_after_inference():
 
 @pytest.mark.parametrize("get", [
     lambda: cached_mask(4, 4, 2, 1, 1),
-    lambda: window_order(4, 4, 2, 1, 1)[0],
     lambda: padding_mask(4, 4, 2, 1),
 ])
 def test_shared_caches_hand_out_copies(get):
@@ -214,7 +212,6 @@ def test_editing_a_mask_cannot_change_another_model():
         before = small(3)(x)
         cpu = torch.device("cpu")  # the key the model's own calls use
         cached_mask(8, 8, 2, 1, 1, device=cpu).fill_(1e4)  # a learner's edit of their mask
-        window_order(8, 8, 2, 1, 1, device=cpu)[0].zero_()
         after = small(3)(x)
     assert torch.equal(before, after)
 

@@ -1,0 +1,1 @@
+"""Reference implementations, transcribed for the tests (each file names its upstream)."""

@@ -5,7 +5,8 @@ One module per concept, in course order:
 shift, padding), ``relative_position`` (index and bias), ``masks`` (region labels and the
 shifted-window mask), ``attention`` (window attention), ``model`` (block, stage, network),
 ``convert`` (Hugging Face and official checkpoints), ``complexity`` (formulas and counts),
-``receptive_field`` (which input pixels a token depends on, stage by stage).
+``receptive_field`` (which input pixels a token depends on, stage by stage); then ``v2``
+(Swin Transformer V2) and ``backbone`` (the four-map detection backbone).
 """
 
 __version__ = "0.1.0"

@@ -53,9 +53,13 @@ def from_hf(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
     Args:
         state_dict: from ``SwinForImageClassification`` (keys start with ``swin.``) or
-            ``SwinModel``; transformers 4.x or 5.x.
+            ``SwinModel``; transformers 4.x or 5.x. Also a ``Swinv2ForImageClassification`` /
+            ``Swinv2Model`` state dict (for :class:`swin_edu.v2.SwinTransformerV2`) or a
+            ``SwinBackbone`` one (for :class:`swin_edu.backbone.SwinBackbone`), recognised by
+            their keys.
     Returns:
-        A new dict that ``SwinTransformer.load_state_dict(..., strict=True)`` accepts.
+        A new dict that ``SwinTransformer.load_state_dict(..., strict=True)`` accepts (or
+        ``SwinTransformerV2``'s / ``SwinBackbone``'s).
     Raises:
         ValueError: a key it does not recognise, or incomplete query/key/value triples.
     """
@@ -64,6 +68,10 @@ def from_hf(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         raise ArgumentTypeError(f"state_dict must be a dict of name -> tensor (e.g. "
                                 f"SwinForImageClassification(...).state_dict()), got "
                                 f"{type(state_dict).__name__}")
+    if _is_hf_v2(state_dict):
+        return _from_hf_v2(state_dict)
+    if any(k.startswith("hidden_states_norms.") for k in state_dict):
+        return _from_hf_backbone(state_dict)
     converted: dict[str, torch.Tensor] = {}
     qkv_parts: dict[tuple[str, str], dict[str, torch.Tensor]] = {}
     for key, value in state_dict.items():
@@ -89,6 +97,96 @@ def from_hf(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
                              f"{param}s")
         converted[f"{block}.attn.qkv.{param}"] = torch.cat([parts["q"], parts["k"], parts["v"]])
     return converted
+
+
+# --- Swin V2 (Swinv2ForImageClassification / Swinv2Model) -----------------------------------
+# Hugging Face name -> official V2 name, after the ``swinv2.`` prefix is removed.
+_HF_V2_RENAMES: list[tuple[str, str]] = [
+    (r"^embeddings\.patch_embeddings\.projection\.", "patch_embed.proj."),
+    (r"^embeddings\.norm\.", "patch_embed.norm."),
+    (r"^encoder\.layers\.", "layers."),
+    (r"\.attention\.self\.logit_scale$", ".attn.logit_scale"),
+    (r"\.attention\.self\.continuous_position_bias_mlp\.", ".attn.cpb_mlp."),
+    (r"\.attention\.self\.query\.bias$", ".attn.q_bias"),
+    (r"\.attention\.self\.value\.bias$", ".attn.v_bias"),
+    (r"\.attention\.output\.dense\.", ".attn.proj."),
+    (r"\.layernorm_before\.", ".norm1."),
+    (r"\.layernorm_after\.", ".norm2."),
+    (r"\.intermediate\.dense\.", ".mlp.fc1."),
+    (r"\.output\.dense\.", ".mlp.fc2."),
+    (r"^layernorm\.", "norm."),
+    (r"^classifier\.", "head."),
+]
+# V2 keeps one bias-free ``qkv`` weight; the query and value biases are separate parameters.
+_HF_V2_QKV = re.compile(r"^(?P<block>.*)\.attention\.self\.(?P<part>query|key|value)\.weight$")
+_V2_KEYS = re.compile(r"^(patch_embed\.(proj|norm)|norm|head"
+                      r"|layers\.\d+\.downsample\.(reduction|norm)"
+                      r"|layers\.\d+\.blocks\.\d+\.(norm1|norm2|mlp\.fc1|mlp\.fc2|attn\.proj"
+                      r"|attn\.cpb_mlp\.[02]))\.(weight|bias)$"
+                      r"|^layers\.\d+\.blocks\.\d+\.attn\.(logit_scale|q_bias|v_bias)$")
+_HF_V2_DROPPED = re.compile(r"(relative_coords_table|relative_position_index|attn_mask|"
+                            r"mask_token|^pooler\.)")
+
+
+def _is_hf_v2(state_dict: dict[str, torch.Tensor]) -> bool:
+    """Keys that only a Hugging Face Swin V2 state dict has."""
+    return any(k.startswith("swinv2.") or "continuous_position_bias_mlp" in k
+               for k in state_dict)
+
+
+def _from_hf_v2(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """:func:`from_hf` for ``Swinv2ForImageClassification`` / ``Swinv2Model``: official V2
+    keys (``attn.cpb_mlp.*``, ``attn.logit_scale``, ``attn.qkv.weight``, ``attn.q_bias``,
+    ``attn.v_bias``), which :class:`swin_edu.v2.SwinTransformerV2` loads strictly."""
+    converted: dict[str, torch.Tensor] = {}
+    qkv_parts: dict[str, dict[str, torch.Tensor]] = {}
+    for key, value in state_dict.items():
+        key = key.removeprefix("swinv2.")
+        if _HF_V2_DROPPED.search(key):
+            continue
+        if re.search(r"\.attention\.self\.key\.bias$", key):
+            raise ValueError(f"from_hf: {key!r}: Swin V2 has no key bias (Hugging Face and the "
+                             f"official code build the key projection without one)")
+        match = _HF_V2_QKV.match(key)
+        if match:
+            block = match["block"].replace("encoder.layers.", "layers.")
+            qkv_parts.setdefault(block, {})[match["part"][0]] = value
+            continue
+        new_key = key
+        for pattern, replacement in _HF_V2_RENAMES:
+            new_key = re.sub(pattern, replacement, new_key)
+        if not _V2_KEYS.match(new_key):
+            raise ValueError(f"from_hf: unrecognised Hugging Face Swin V2 key {key!r}")
+        converted[new_key] = value
+    for block, parts in qkv_parts.items():
+        if set(parts) != {"q", "k", "v"}:
+            raise ValueError(f"from_hf: {block} has only {sorted(parts)} of query/key/value "
+                             f"weights")
+        converted[f"{block}.attn.qkv.weight"] = torch.cat([parts["q"], parts["k"], parts["v"]])
+    return converted
+
+
+# --- SwinBackbone (Hugging Face's detection backbone) ----------------------------------------
+_HF_BACKBONE_NORM = re.compile(r"^hidden_states_norms\.stage(?P<stage>\d+)\."
+                               r"(?P<param>weight|bias)$")
+
+
+def _from_hf_backbone(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """:func:`from_hf` for an HF ``SwinBackbone``: the Swin body as for ``SwinModel``, its
+    ``hidden_states_norms.stage{i}`` as the official detection backbone's ``norm{i-1}``; the
+    unused final ``layernorm`` (not part of a backbone) is dropped."""
+    norms: dict[str, torch.Tensor] = {}
+    body: dict[str, torch.Tensor] = {}
+    for key, value in state_dict.items():
+        match = _HF_BACKBONE_NORM.match(key)
+        if match:
+            norms[f"norm{int(match['stage']) - 1}.{match['param']}"] = value
+        elif key.startswith("hidden_states_norms."):
+            raise ValueError(f"from_hf: unrecognised Hugging Face SwinBackbone key {key!r} "
+                             f"(expected hidden_states_norms.stage1 ... stage4)")
+        elif not key.removeprefix("swin.").startswith("layernorm."):
+            body[key] = value
+    return {**from_hf(body), **norms}
 
 
 def resize_relative_position_bias_table(table: torch.Tensor,
@@ -124,9 +222,9 @@ def load_checkpoint(model: torch.nn.Module, checkpoint: str | Path | dict) -> to
     Accepts the official ``{"model": state_dict}`` file, a ``{"state_dict": ...}`` wrapper, a
     bare state dict, keys prefixed ``module.`` (saved from ``DataParallel``) and Hugging Face
     state dicts (converted with :func:`from_hf`). Drops the derived buffers
-    (``relative_position_index``, ``attn_mask``) and resizes bias tables whose window differs
-    from the model's. Every key and shape is checked *before* anything is copied, so on
-    failure the model is untouched.
+    (``relative_position_index``, ``attn_mask``, V2's ``relative_coords_table``) and resizes
+    bias tables whose window differs from the model's. Every key and shape is checked
+    *before* anything is copied, so on failure the model is untouched.
 
     Raises:
         ValueError: not a checkpoint (with what the file holds instead), or keys/shapes that
@@ -140,7 +238,7 @@ def load_checkpoint(model: torch.nn.Module, checkpoint: str | Path | dict) -> to
     own = model.state_dict()
     clean = {}
     for key, value in state.items():
-        if key.endswith(("relative_position_index", "attn_mask")):
+        if key.endswith(("relative_position_index", "attn_mask", "relative_coords_table")):
             continue
         if key.endswith("relative_position_bias_table") and key in own \
                 and own[key].shape != value.shape and value.dim() == 2 \
@@ -197,7 +295,8 @@ def _state_dict_of(obj: object) -> dict[str, torch.Tensor]:
                          f"{list(obj)[:5]})")
     if all(k.startswith("module.") for k in obj):
         obj = {k.removeprefix("module."): v for k, v in obj.items()}
-    if any(k.startswith(("swin.", "embeddings.", "encoder.")) for k in obj):
+    if any(k.startswith(("swin.", "swinv2.", "embeddings.", "encoder.", "hidden_states_norms."))
+           for k in obj):
         obj = from_hf(obj)
     return obj
 

@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 ROOT_FLAG := $(shell [ "$$(id -u)" = "0" ] && echo --allow-root)
 PORT ?= 8888
 
-.PHONY: lab lab-zh test bench figures assignments e2e venv clean book pdf site-test docs-venv zh zh-ids zh-status zh-check
+.PHONY: lab lab-zh test bench figures assignments e2e class class-test class-bench venv clean book pdf site-test docs-venv zh zh-ids zh-status zh-check
 
 venv: $(STAMP)
 
@@ -53,6 +53,21 @@ assignments: venv
 e2e: venv
 	$(PY) -m pip install --quiet -e '.[test,e2e]'
 	$(PY) -m pytest tests/e2e -p no:xdist -p no:cacheprovider -s
+
+# A class on a real JupyterHub on this machine, as root (docs/classroom.md): hub, instructor,
+# students as system users, nbgrader's exchange; prints the URL and the logins. Ctrl-C stops it.
+class:
+	bash classroom/class.sh up
+
+# The semester in one test (tests/classroom): release, fetch, submit, collect, grade, feedback.
+class-test: venv
+	$(PY) -m pip install --quiet -e '.[test,e2e]'
+	bash scripts/ci_e2e_setup.sh
+	$(PY) -m pytest tests/classroom -p no:xdist -p no:cacheprovider -p no:randomly -s
+
+# Load benchmark: N simulated students (CLASS_BENCH_STUDENTS, default 20) on the hub.
+class-bench: venv
+	$(PY) classroom/bench.py
 
 # The course as a website and a PDF (the `docs` extra: Sphinx, MyST-NB, sphinx-book-theme).
 # `make book`: build/book/index.html, every notebook executed in a fresh kernel.

@@ -5,7 +5,7 @@ seed walkthrough's illustrations (patch merging on 8x8, window partition, the ro
 regions and the four 4x4 masks for window 2 / shift 1, the window-2 relative index, MSA vs
 W-MSA), and the paper's pictures: ViT vs Swin's hierarchy (Fig. 1), a W-MSA/SW-MSA block
 pair (Fig. 3b) and the receptive field growing through the stages (by autograd through a
-seeded small model). Output is deterministic: same files, byte for byte, on every run with
+seeded small model); Swin V2's residual stream, log-spaced coordinates and bias transfer. Output is deterministic: same files, byte for byte, on every run with
 the same matplotlib (PNG metadata without timestamps, fixed SVG hash salt, seeded weights).
 """
 
@@ -51,6 +51,14 @@ def _formula_vs_measured(C: int = 96, M: int = 7, num_heads: int = 3,
         title=f"paper formula vs FlopCounterMode (C={C}, M={M}); x = measured / formula")
 
 
+def _activation_growth() -> Figure:
+    """Residual-stream RMS per block, V1 vs V2 (notebook 11), on the first 256 test digits."""
+    from swin_edu.experiments import digits_split
+
+    images = digits_split().x_test[:256]
+    return viz.draw_activation_growth(viz.activation_growth(images, factors=(1.0, 30.0)))
+
+
 FIGURES: dict[str, Callable[[], Figure]] = {
     "patch_partition": lambda: viz.draw_patch_partition(8, 8, patch_size=4),
     "patch_merging_8x8": lambda: viz.draw_patch_merging(8, 8),
@@ -73,6 +81,9 @@ FIGURES: dict[str, Callable[[], Figure]] = {
     "hierarchy_vit_vs_swin": lambda: viz.draw_hierarchy("T", 224),
     "block_pair": lambda: viz.draw_block_pair(map_size=(56, 56), variant="T"),
     "receptive_field": lambda: viz.draw_receptive_field(128, pixel=(45, 70), seed=0),
+    "v2_activation_growth": _activation_growth,
+    "v2_cpb_coords": lambda: viz.draw_cpb_coords(24, pretrained_window_size=8),
+    "v2_bias_transfer": lambda: viz.draw_bias_transfer(8, 24),
 }
 # Line plots scale well as vectors; grids of cells are smaller and crisper as PNG.
 SVG_FIGURES = ("complexity",)

@@ -40,6 +40,7 @@ MESSAGES: dict[str, dict[str, str]] = {"zh": {
     "window": "窗口",
     "query token": "查询词元",
     "merged token": "合并后的词元",
+    "pre-training window": "预训练窗口",
     # readouts (HTML, drawn by the browser)
     "padded to a multiple of the window in: {stages}": "在这些阶段填充到窗口的整数倍：{stages}",
     "MSA = 4hwC² + 2(hw)²C = {msa}; W-MSA = 4hwC² + 2M²hwC = {wmsa}; ratio = {ratio}":
@@ -60,6 +61,10 @@ MESSAGES: dict[str, dict[str, str]] = {"zh": {
     "{distinct} distinct rows":
         "M={M}：表有 (2M-1)^2 = {rows} 行；位于 ({row}, {col}) 的查询 {query} 读取 "
         "{distinct} 个不同的行",
+    "M={M}: offsets {low_offset}..{top}, normalised by M_n={norm}; log-spaced coordinates within "
+    "±{reach} (±{edge} at the edge of M_n); bias {low} to {high}":
+        "M={M}：偏移 {low_offset}..{top}，按 M_n={norm} 归一化；对数间隔坐标在 ±{reach} 之内"
+        "（M_n 边缘处为 ±{edge}）；偏置从 {low} 到 {high}",
     # ValueError messages shown in place of a figure
     "M={M} is larger than the {h}x{w} map; the model would attend globally (one window). "
     "Pick M <= {limit}":

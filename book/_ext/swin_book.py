@@ -23,7 +23,7 @@ from sphinx.application import Sphinx
 # ipywidgets explorer class -> data-explorer kind of explorers.js (None: needs a kernel)
 EXPLORERS = {"MaskExplorer": "mask", "RelativePositionExplorer": "relpos",
              "ComplexityExplorer": "complexity", "PatchMergingExplorer": "merging",
-             "ShapeTracer": "shapes"}
+             "ShapeTracer": "shapes", "CpbExplorer": None}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 # Arguments that bring data the notebook computed (notebook 09's trained bias table): the
 # precomputed states cannot show it, so such an explorer is treated as needing a kernel.

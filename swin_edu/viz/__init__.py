@@ -19,6 +19,8 @@ from swin_edu.viz.patches import draw_patch_merging, draw_patch_partition, merge
 from swin_edu.viz.receptive_field import draw_receptive_field, token_at_pixel
 from swin_edu.viz.relative_position import bias_row, draw_bias_row, draw_relative_position
 from swin_edu.viz.tensors import draw_tensor_grid
+from swin_edu.viz.v2 import (activation_growth, bias_transfer, cpb_coords,
+                             draw_activation_growth, draw_bias_transfer, draw_cpb_coords)
 from swin_edu.viz.windows import draw_cyclic_shift, draw_window_partition, token_ids
 
 __all__ = [
@@ -28,5 +30,6 @@ __all__ = [
     "draw_formula_vs_measured", "draw_architecture", "draw_hierarchy", "draw_block_pair",
     "draw_receptive_field", "hierarchy_levels", "block_labels", "token_at_pixel",
     "token_reach", "window_token_ids", "bias_row", "complexity_terms", "merge_source_codes",
-    "token_ids",
+    "token_ids", "draw_activation_growth", "draw_cpb_coords", "draw_bias_transfer",
+    "activation_growth", "cpb_coords", "bias_transfer",
 ]

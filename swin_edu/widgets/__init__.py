@@ -16,7 +16,8 @@ on each control (underscores become dashes, names lower-cased), with slugs
 ``relpos`` (RelativePositionExplorer: ``window-size``, ``query``),
 ``complexity`` (ComplexityExplorer: ``h``, ``w``, ``c``, ``m``),
 ``merging`` (PatchMergingExplorer: ``h``, ``w``, ``token``),
-``shapes`` (ShapeTracer: ``variant``, ``image-size``).
+``shapes`` (ShapeTracer: ``variant``, ``image-size``),
+``cpb`` (CpbExplorer: ``window-size``, ``pretrained-window-size``).
 While the state is invalid the image keeps the last valid picture and carries the extra
 class ``swin-edu-stale``.
 """
@@ -26,6 +27,7 @@ from swin_edu.widgets.complexity import ComplexityExplorer
 from swin_edu.widgets.masks import MaskExplorer
 from swin_edu.widgets.patches import PatchMergingExplorer
 from swin_edu.widgets.relative_position import RelativePositionExplorer
+from swin_edu.widgets.v2 import CpbExplorer
 
 __all__ = ["MaskExplorer", "RelativePositionExplorer", "ComplexityExplorer",
-           "PatchMergingExplorer", "ShapeTracer"]
+           "PatchMergingExplorer", "ShapeTracer", "CpbExplorer"]

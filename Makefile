@@ -34,6 +34,7 @@ lab-zh: venv
 # extra workers fill those waits. Measured on one 2-core machine, whole suite, back to back:
 # 634 s with -n 3, 531 s with -n 4 (earlier: 618 s with -n 2, 463-564 s with -n 3).
 test: venv
+	@bash scripts/ensure_bubblewrap.sh
 	$(PY) -m pytest -n 4
 
 bench: venv

@@ -1,7 +1,8 @@
 """Command line of the teacher's grader; scripts/assignments.sh calls it.
 
     python -m grader collect RETURNED COURSE ID...    copy returned notebooks, refuse the rest
-    python -m grader prepare COURSE ID... [--workers N]  grade every submission in the sandbox
+    python -m grader prepare COURSE ID... [--workers N] [--force]
+                                                      grade every new submission in the sandbox
     python -m grader audit COURSE ID...               integrity report -> COURSE/audit.txt
     python -m grader summary COURSE ID... [--out F]   the student x assignment table
     python -m grader report COURSE ID...              audit and summary in one process
@@ -63,6 +64,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         print(f"grader: nothing graded: {problem}", file=sys.stderr)
         return 2
     course = Path(args.course)
+    grade.hidden.course_secret(course)  # created once, before the workers start
     todo = submissions(course, args.ids)
     workers = max(1, args.workers or os.cpu_count() or 1)
     slots: queue.Queue[int] = queue.Queue()
@@ -71,6 +73,10 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
     def one(item: tuple[str, str, Path]) -> tuple[str, str, str | None]:
         assignment, student, path = item
+        done = grade.load(course, assignment, student)
+        if not args.force and done is not None and done.problem is None and \
+                done.sha256 == grade.sha256(path):
+            return assignment, student, "unchanged since it was graded"
         slot = slots.get()
         try:
             result = grade.grade_notebook(course, assignment, student, path, slot)
@@ -188,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--out")
         p.add_argument("--workers", type=int, default=0)
         p.add_argument("--since", type=float, default=0.0)
+        p.add_argument("--force", action="store_true", help="grade unchanged submissions again")
     e = commands.add_parser("escape-csv")
     e.add_argument("file")
     args = parser.parse_args(argv)

@@ -42,14 +42,23 @@ class Helper:
 
 
 def course_secret(course: Path) -> bytes:
-    """The course's secret, created on first use (mode 0600 in a 0700 folder)."""
+    """The course's secret, created on first use (mode 0600 in a 0700 folder). Safe when
+    several graders start at once: the secret is written to a private temporary file and
+    linked into place, and whoever links second reads the first one's."""
     path = course / SECRET
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.parent.chmod(0o700)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        temporary = path.with_name(f"secret.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as file:
             file.write(secrets.token_hex(32))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
     return bytes.fromhex(path.read_text().strip())
 
 
@@ -111,8 +120,8 @@ def _patch_partition(d: Draw, i: int) -> Case:
 
 
 def _merge_patches(d: Draw, i: int) -> Case:
-    H = 2 * d.int(1, 5)
-    B, W, C = d.batch(i), 2 * d.choice([n for n in range(1, 6) if 2 * n != H]), d.int(2, 6)
+    H = 2 * d.int(2, 5)
+    B, W, C = d.batch(i), 2 * d.choice([n for n in range(2, 6) if 2 * n != H]), d.int(2, 6)
     return Case(f"x ({B}, {H}, {W}, {C})", (d.normal(B, H, W, C),))
 
 

@@ -133,7 +133,9 @@ def _system_binds() -> list[str]:
     hidden |= set(Path("/usr/lib").glob("python3*/dist-packages"))
     hidden |= set(Path("/usr/local/lib").glob("python3*"))
     for path in sorted(hidden):
-        args += ["--tmpfs", str(path)]
+        outside = base / path.relative_to(inside) if path.is_relative_to(inside) else path
+        if outside.is_dir():  # a folder that does not exist cannot be mounted over
+            args += ["--tmpfs", str(path)]
     return args
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from conftest import sandbox_skip
+
 pytest.importorskip("nbgrader")
 from nbgrader.api import Gradebook  # noqa: E402
 
@@ -33,8 +35,7 @@ SCRIPT = REPO / "scripts" / "assignments.sh"
 ASSIGNMENTS = ("02_windows", "06_complexity")
 HOSTILE_FOLDERS = ("new\nline", "*", ".dotstudent", "-rf", "linked_folder")
 
-pytestmark = pytest.mark.skipif(sandbox.sandbox_problem() is not None,
-                                reason=f"no sandbox here: {sandbox.sandbox_problem()}")
+pytestmark = sandbox_skip()
 
 
 def run_script(root: Path, *args: str, rc: int | None = 0) -> str:

@@ -5,6 +5,8 @@ import io
 import ipywidgets as widgets
 import numpy as np
 import pytest
+
+from swin_edu.widgets.v2 import CpbExplorer
 import torch
 from PIL import Image
 
@@ -18,7 +20,7 @@ from swin_edu.widgets import (ComplexityExplorer, MaskExplorer, PatchMergingExpl
                               RelativePositionExplorer, ShapeTracer)
 
 ALL = [MaskExplorer, RelativePositionExplorer, ComplexityExplorer, PatchMergingExplorer,
-       ShapeTracer]
+       ShapeTracer, CpbExplorer]
 
 
 @pytest.mark.parametrize("cls", ALL)
@@ -160,3 +162,11 @@ def test_redraw_on_the_same_figure_matches_a_new_explorer(cls, start, moves):
         assert explorer.figure is figure
         fresh = cls(**{**start, **values})
         np.testing.assert_array_equal(_pixels(explorer.image.value), _pixels(fresh.image.value))
+
+
+def test_cpb_explorer_refuses_a_pretraining_window_of_one():
+    explorer = CpbExplorer()
+    explorer.set(pretrained_window_size=1)
+    assert "pretrained_window_size" in explorer.message
+    explorer.set(pretrained_window_size=0)
+    assert explorer.message == ""

@@ -172,13 +172,13 @@ def window_partition(x, window_size):
     "outlive_the_grader": ("06_complexity", {"msa_flops": f'''\
 import subprocess, sys
 subprocess.Popen([sys.executable, "-c",
-                  "import time; time.sleep(3); open('{COURSE_MARK}/late.txt', 'w').write('x')"],
+                  "import time; time.sleep(3); open('{COURSE_MARK}/late.txt', 'w').write('x')"
+                  "  # swin-edu-outlive-marker"],
                  start_new_session=True)
 import os
 if os.fork() == 0:
-    import time
-    time.sleep(3)
-    os._exit(0)
+    os.execv(sys.executable, [sys.executable, "-c",
+                              "import time; time.sleep(30)  # swin-edu-outlive-marker"])
 def msa_flops(h, w, C):
     return 0
 '''}),

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 import swin_edu.experiments as experiments_module
+from swin_edu.memory import using_memory_limit
 import swin_edu.receptive_field as receptive_module
 import swin_edu.attention as attention_module
 import swin_edu.attention_variants as variants_module
@@ -37,8 +38,8 @@ from swin_edu.attention_variants import (format_table5, global_msa, padding_mask
                                          run_alternating, shifted_window_cyclic,
                                          shifted_window_padding, sliding_window_msa, table5,
                                          time_alternating, window_msa)
-from swin_edu.complexity import (count_parameters, largest_activation_bytes, measured_flops,
-                                 model_flops, msa_flops, wmsa_flops)
+from swin_edu.complexity import (count_parameters, forward_memory_bytes, largest_activation_bytes,
+                                 measured_flops, model_flops, msa_flops, wmsa_flops)
 from swin_edu.convert import from_hf, load_checkpoint, resize_relative_position_bias_table
 from swin_edu.masks import region_labels, shifted_window_mask
 from swin_edu.model import (BasicLayer, SwinTransformer, SwinTransformerBlock, effective_shift,
@@ -48,6 +49,7 @@ from swin_edu.relative_position import (RelativePositionBias, lookup_bias, relat
                                         relative_position_index, window_coords)
 from swin_edu.widgets import (ComplexityExplorer, MaskExplorer, PatchMergingExplorer,
                               RelativePositionExplorer, ShapeTracer)
+from swin_edu.widgets.v2 import CpbExplorer
 from swin_edu.experiments import (Split, TinyCNN, TinyViT, UnmaskedWindowAttention, accuracy,
                                   digits_split, jigsaw_pairs, mean_std, run_seeds,
                                   seams_match, seed_everything, shuffle_tiles, tile_view,
@@ -235,6 +237,9 @@ SPECS: list[tuple[Callable[..., Any], dict[str, Any], dict[str, str]]] = [
     (count_parameters, dict(model=TINY), dict(model="module")),
     (largest_activation_bytes, dict(model=TINY, batch_size=1, H=32, W=32),
      dict(model="swin", batch_size="count", H="size", W="size")),
+    (forward_memory_bytes, dict(model=TINY, batch_size=1, H=32, W=32, grad=True),
+     dict(model="swin", batch_size="count", H="size", W="size", element_size="size",
+          grad="bool")),
     # convert
     (from_hf, dict(state_dict={}), dict(state_dict="state_dict")),
     (resize_relative_position_bias_table, dict(table=torch.zeros(9, 2), new_window_size=3),
@@ -339,6 +344,7 @@ EXPLORERS: list[tuple[type, dict[str, Any]]] = [
     (ComplexityExplorer, dict(h=56, w=56, C=96, M=7)),
     (PatchMergingExplorer, dict(H=8, W=8, token=0)),
     (ShapeTracer, dict(variant="T", image_size=224)),
+    (CpbExplorer, dict(window_size=8, pretrained_window_size=0)),
 ]
 CONTROL_BAD = [None, "8", 2.5, True, -5, 10 ** 6, NAN]
 
@@ -357,7 +363,8 @@ def _bad_calls() -> list[Any]:
     return cases
 
 
-# The memory guard: sizes that would need far more than MEMORY_LIMIT_BYTES (4 GiB).
+# The memory guard: sizes that would need far more than a limit of 4 GiB (set in the test:
+# the default follows the device, see tests/test_memory.py). One case per distinct message.
 def _big(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """A tensor of ``shape`` that takes no memory (one element, expanded)."""
     return torch.zeros((1,) * len(shape), dtype=dtype).expand(*shape)
@@ -371,7 +378,8 @@ HUGE: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
     (window_coords, dict(window_size=300), "window_size"),
     (cached_mask, dict(H=65536, W=65536, window_size=64, shift_h=32, shift_w=32), "H"),
     (padding_mask, dict(H=65536, W=65536, window_size=64, shift_size=32), "H"),
-    (global_attention, dict(x=_big(1, 100_000, 8), qkv=ATTN.qkv, proj=ATTN.proj, num_heads=2),
+    # the fused kernel builds no L x L matrix: what is refused is qkv, q, k, v, out (8 L C)
+    (global_attention, dict(x=_big(1, 10 ** 8, 8), qkv=ATTN.qkv, proj=ATTN.proj, num_heads=2),
      "x"),
     (global_msa, dict(x=_big(1, 512, 512, 8), attention=ATTN), "x"),
     (sliding_window_msa, dict(x=_big(64, 512, 512, 8), attention=ATTN), "x"),
@@ -379,6 +387,14 @@ HUGE: list[tuple[Callable[..., Any], dict[str, Any], str]] = [
      "windows"),
     (_forward(TINY), dict(images=_big(100_000, 3, 224, 224)), "images"),
     (_forward(TINY), dict(images=_big(1, 3, 50_000, 50_000)), "images"),
+    # constructors: refused before any parameter is allocated (tests/test_memory.py times them)
+    (RelativePositionBias, dict(window_size=20000, num_heads=1), "window_size"),
+    (WindowAttention, dict(dim=8, window_size=20000, num_heads=1), "window_size"),
+    (SwinTransformerBlock, dict(dim=10 ** 6, num_heads=1), "dim"),
+    (SwinTransformer, dict(num_classes=10 ** 9), "num_classes"),
+    (PatchEmbed, dict(patch_size=10 ** 5), "patch_size"),
+    (PatchMerging, dict(dim=10 ** 6), "dim"),
+    (pad_to_window, dict(x=torch.zeros(1, 10, 10, 4), window_size=60000), "window_size"),
 ]
 
 
@@ -408,7 +424,9 @@ def test_valid_calls_run(fn, kwargs):
     pytest.param(fn, kwargs, arg, id=f"{_name(fn)}-{i}") for i, (fn, kwargs, arg)
     in enumerate(HUGE)])
 def test_huge_requests_are_refused_with_the_figure(fn, kwargs, arg):
-    with pytest.raises(ValueError, match=r"would need [\d.]+ GiB .* limit of 4\.0 GiB") as error:
+    with using_memory_limit("4GiB"), pytest.raises(
+            ValueError, match=r"would need [\d.]+ GiB .* limit of 4\.0 GiB .*"
+                              r"SWIN_EDU_MEMORY_LIMIT.*set_memory_limit") as error:
         fn(**kwargs)
     assert _names_argument(str(error.value), arg), str(error.value)
 

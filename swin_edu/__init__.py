@@ -10,3 +10,8 @@ shifted-window mask), ``attention`` (window attention), ``model`` (block, stage,
 """
 
 __version__ = "0.1.0"
+
+# The memory guard's limit (see swin_edu.memory): swin_edu.set_memory_limit("8GiB").
+from swin_edu.memory import memory_limit, set_memory_limit, using_memory_limit  # noqa: E402
+
+__all__ = ["__version__", "memory_limit", "set_memory_limit", "using_memory_limit"]

@@ -16,10 +16,11 @@ bake every Python-computed size (window orders, masks, padding) into the graph a
 silently wrong results at other input sizes: swin_edu refuses it (see :func:`refuse_jit`);
 ``torch.compile`` and ``torch.export`` trace these sizes correctly and are supported.
 
-Memory: :data:`MEMORY_LIMIT_BYTES` (4 GiB) caps any single tensor a swin_edu function is
-asked to build (a mask, an index, a window order, an activation of a model input);
-:func:`check_memory` refuses larger requests with the figure in the message, before anything
-reaches the allocator. Change the limit with ``swin_edu._checks.MEMORY_LIMIT_BYTES = ...``.
+Memory: :func:`check_memory` refuses a request (a mask, an index, a parameter table, a padded
+map, a forward pass's activations) larger than the limit, with the figure in the message,
+before anything reaches the allocator. The limit follows the device (available RAM, or free
+CUDA memory) unless set with ``SWIN_EDU_MEMORY_LIMIT`` or ``swin_edu.set_memory_limit``: see
+:mod:`swin_edu.memory`.
 """
 
 from __future__ import annotations
@@ -30,13 +31,12 @@ from typing import Any
 
 import torch
 
-__all__ = ["ArgumentTypeError", "MEMORY_LIMIT_BYTES", "check_int", "check_positive",
+from swin_edu.memory import check_memory  # noqa: F401 (one vocabulary: re-exported)
+
+__all__ = ["ArgumentTypeError", "check_int", "check_positive",
            "check_real", "check_probability", "check_rank", "check_divisible", "check_shift",
            "check_memory", "check_bool", "check_floating", "refuse_jit", "divisors",
            "NotScriptable"]
-
-MEMORY_LIMIT_BYTES = 4 * 1024 ** 3
-"""Largest single tensor (bytes) a swin_edu function builds on request: 4 GiB."""
 
 _JIT_MESSAGE = ("torch.jit.trace/torch.jit.script are not supported by swin_edu: the window "
                 "order, masks and padding are computed in Python from the input size, which "
@@ -207,25 +207,12 @@ def check_shift(shift_size: Any, window_size: int, name: str = "shift_size") -> 
     return int(shift_size)
 
 
-def check_memory(what: str, nbytes: int, hint: str = "") -> None:
-    """Refuse to build a tensor of ``nbytes`` bytes beyond :data:`MEMORY_LIMIT_BYTES`."""
-    limit = MEMORY_LIMIT_BYTES
-    if nbytes > limit:
-        raise ValueError(f"{what} would need {_gib(nbytes)} of memory, more than swin_edu's "
-                         f"limit of {_gib(limit)} (swin_edu._checks.MEMORY_LIMIT_BYTES)"
-                         f"{_hint(hint or 'use a smaller size or batch')}")
-
-
 class NotScriptable:
     """Mixin for ``nn.Module`` s: ``torch.jit.script`` stops with the package's message
     (``torch.jit.script`` calls ``__prepare_scriptable__`` on a module and its children)."""
 
     def __prepare_scriptable__(self):
         raise RuntimeError(f"{type(self).__name__}: {_JIT_MESSAGE}")
-
-
-def _gib(nbytes: int) -> str:
-    return f"{nbytes / 1024 ** 3:.1f} GiB ({nbytes:,} bytes)"
 
 
 def _hint(hint: str) -> str:

@@ -30,7 +30,8 @@ from swin_edu._checks import (ArgumentTypeError, NotScriptable, check_bool, chec
                               check_memory, check_positive, check_probability, check_rank,
                               refuse_jit)
 from swin_edu.masks import MASKED_VALUE, shifted_window_mask
-from swin_edu.relative_position import RelativePositionBias
+from swin_edu.memory import default_element_size
+from swin_edu.relative_position import RelativePositionBias, index_bytes, table_bytes
 from swin_edu.windows import (shift_pair, check_window_args, cyclic_shift, reverse_cyclic_shift,
                               window_partition, window_reverse)
 
@@ -99,6 +100,32 @@ def additive_mask(mask: torch.Tensor, dtype: torch.dtype = torch.float32,
     return mask.to(dtype)
 
 
+def sdpa_is_fused(dtype: torch.dtype, device: torch.device) -> bool:
+    """Whether ``scaled_dot_product_attention`` without a mask runs a fused kernel (flash or
+    memory-efficient: no ``L x L`` matrix) for this dtype and device, given the backends
+    enabled now (``torch.nn.attention.sdpa_kernel(SDPBackend.MATH)`` turns them off)."""
+    flash = torch.backends.cuda.flash_sdp_enabled()  # (this switch governs the CPU kernel too)
+    if device.type == "cpu":
+        return flash and dtype in (torch.float32, torch.float64, torch.bfloat16, torch.float16)
+    if device.type == "cuda":
+        efficient = torch.backends.cuda.mem_efficient_sdp_enabled()
+        return ((flash and dtype in (torch.float16, torch.bfloat16))
+                or (efficient and dtype in (torch.float16, torch.bfloat16, torch.float32)))
+    return False
+
+
+def global_attention_bytes(x: torch.Tensor, num_heads: int) -> int:
+    """Bytes :func:`global_attention` allocates for ``x`` ``(B, L, C)``: ``qkv`` ``(B, L, 3C)``,
+    contiguous ``q, k, v`` for the kernel, its output and the projection (``8 B L C``), plus
+    the ``(B, heads, L, L)`` logits and weights when no fused kernel applies (the math backend
+    builds them; the fused kernels work block by block)."""
+    B, L, C = x.shape
+    nbytes = 8 * B * L * C * x.element_size()
+    if not sdpa_is_fused(x.dtype, x.device):
+        nbytes += 2 * B * num_heads * L * L * x.element_size()
+    return nbytes
+
+
 def global_attention(x: torch.Tensor, qkv: nn.Linear, proj: nn.Linear,
                      num_heads: int) -> torch.Tensor:
     """Plain multi-head self-attention over all tokens (ViT's MSA), for comparison.
@@ -122,10 +149,17 @@ def global_attention(x: torch.Tensor, qkv: nn.Linear, proj: nn.Linear,
             raise ArgumentTypeError(f"{name} must be an nn.Linear({C}, {out}) for x with C={C}, "
                                     f"got {layer!r}")
     check_memory(f"global attention over x of shape {tuple(x.shape)} (L={L} tokens)",
-                 B * num_heads * L * L * x.element_size())
+                 global_attention_bytes(x, num_heads), device=x.device)
     q, k, v = qkv(x).view(B, L, 3, num_heads, C // num_heads).permute(2, 0, 3, 1, 4)
     out = F.scaled_dot_product_attention(q, k, v)  # (B, heads, L, d)
     return proj(out.transpose(1, 2).reshape(B, L, C))
+
+
+def attention_parameter_bytes(dim: int, window_size: int, num_heads: int) -> int:
+    """Bytes a :class:`WindowAttention` allocates: ``qkv`` and ``proj`` (weights and biases),
+    the bias table and the ``(M*M, M*M)`` index."""
+    weights = (3 * dim * dim + 3 * dim + dim * dim + dim) * default_element_size()
+    return weights + table_bytes(window_size, num_heads) + index_bytes(window_size)
 
 
 class WindowAttention(NotScriptable, nn.Module):
@@ -156,6 +190,9 @@ class WindowAttention(NotScriptable, nn.Module):
         if dim % num_heads:
             raise ValueError(f"dim={dim} is not divisible by num_heads={num_heads}; pick "
                              f"num_heads among the divisors of {dim}")
+        check_memory(f"WindowAttention(dim={dim}, window_size={window_size}, "
+                     f"num_heads={num_heads}) (its weights, bias table and index)",
+                     attention_parameter_bytes(dim, window_size, num_heads))
         self.dim = dim
         self.window_size = window_size
         self.num_heads = num_heads
@@ -220,7 +257,8 @@ class WindowAttention(NotScriptable, nn.Module):
             raise ValueError(f"windows.shape[0]={BnW} is not a multiple of mask.shape[0]={nW}")
         if nW != 1 and BnW != nW:  # the fused path repeats the bias for every image
             check_memory(f"the attention bias for {BnW} windows of {N} tokens",
-                         BnW * self.num_heads * N * N * windows.element_size())
+                         BnW * self.num_heads * N * N * windows.element_size(),
+                         device=windows.device)
         B, heads = BnW // nW, self.num_heads
         qkv = self.qkv(windows).view(B, nW, N, 3, heads, C // heads)
         q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)  # each (B, nW, heads, N, d)

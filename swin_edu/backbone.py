@@ -88,7 +88,7 @@ class SwinBackbone(nn.Module):
         if model.absolute_pos_embed is not None:
             raise ValueError("variant has ape=True; the backbone supports relative position "
                              "bias only (as every released Swin detector)")
-        # what complexity.largest_activation_bytes and readers of the model expect
+        # what complexity.forward_memory_bytes and readers of the model expect
         for name in ("patch_size", "embed_dim", "window_size", "num_heads", "mlp_ratio",
                      "depths"):
             setattr(self, name, getattr(model, name))
@@ -105,10 +105,13 @@ class SwinBackbone(nn.Module):
         refuse_jit("SwinBackbone")
         check_rank("images", images, 4, "(B, in_chans, H, W)")
         check_floating("images", images, self.patch_embed.proj.weight)
-        from swin_edu.complexity import largest_activation_bytes  # (complexity reads models)
+        from swin_edu.complexity import forward_memory_bytes  # (complexity reads models)
+        grad = torch.is_grad_enabled() and (images.requires_grad or any(
+            p.requires_grad for p in self.parameters()))
         check_memory(f"the forward pass of images {tuple(images.shape)}",
-                     largest_activation_bytes(self, images.shape[0], images.shape[2],
-                                              images.shape[3], images.element_size()))
+                     forward_memory_bytes(self, images.shape[0], images.shape[2],
+                                          images.shape[3], images.element_size(), grad=grad),
+                     device=images.device)
         x = self.pos_drop(self.patch_embed(images))  # (B, H/4, W/4, C)
         maps = []
         for i, layer in enumerate(self.layers):

@@ -21,11 +21,11 @@ from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
-from swin_edu._checks import (ArgumentTypeError, check_int, check_module, check_positive,
+from swin_edu._checks import (ArgumentTypeError, check_bool, check_int, check_module, check_positive,
                               check_swin, image_pair)
 
 __all__ = ["msa_flops", "wmsa_flops", "model_flops", "measured_flops", "count_parameters",
-           "largest_activation_bytes"]
+           "largest_activation_bytes", "forward_memory_bytes"]
 
 
 def msa_flops(h: int, w: int, C: int) -> int:
@@ -108,8 +108,8 @@ def largest_activation_bytes(model: nn.Module, batch_size: int, H: int, W: int,
     """Bytes of the largest single tensor a forward pass of ``(batch_size, C_in, H, W)``
     builds: the MLP hidden layer ``(B, h, w, mlp_ratio * C)``, the fused ``qkv``
     ``(B, h', w', 3C)`` or the attention bias ``(B * nW, heads, M^2, M^2)``, at each stage
-    (``h', w'`` padded to whole windows). What the model's memory guard compares with
-    ``swin_edu._checks.MEMORY_LIMIT_BYTES``.
+    (``h', w'`` padded to whole windows). The whole forward pass needs several times this:
+    see :func:`forward_memory_bytes`, what the model's memory guard uses.
     """
     check_swin("model", model)
     B = check_int("batch_size", batch_size, low=0)
@@ -123,3 +123,49 @@ def largest_activation_bytes(model: nn.Module, batch_size: int, H: int, W: int,
                       B * hp * wp * heads * M * M, B * h * w * 4 * dim)
         h, w, dim = math.ceil(h / 2), math.ceil(w / 2), dim * 2
     return largest * element_size
+
+
+def forward_memory_bytes(model: nn.Module, batch_size: int, H: int, W: int,
+                         element_size: int = 4, grad: bool = False) -> int:
+    """Estimated peak memory (bytes) a forward pass of ``(batch_size, C_in, H, W)`` images adds,
+    counted tensor by tensor from what the code keeps alive; what the model's memory guard
+    compares with the limit (``swin_edu.memory``).
+
+    In a block, with ``T`` tokens, ``T'`` padded tokens, ``C`` channels, ``heads`` and
+    ``N = M^2``: during attention the block's input and its norm, the padded, rolled and
+    partitioned maps, ``qkv``, the contiguous ``q, k, v`` the kernel is handed and its output
+    (``2TC + 10T'C``), plus the bias with the mask, repeated per image (``2 T' heads N``);
+    during the MLP the input, the residual, the norm and two hidden layers (``3TC +
+    2T hidden``). Without gradients the peak is the largest of these over the stages. With
+    gradients (``grad=True``) every block also keeps what autograd saves for the backward
+    pass (norm and linear inputs, the GELU's input and output, ``q, k, v`` and the attention
+    weights ``T' heads N``: PyTorch runs attention with a learnable bias on its math
+    backend), summed over all blocks. Measured against the process's resident memory in
+    ``tests/test_memory.py``: within a factor of two.
+    """
+    check_swin("model", model)
+    B = check_int("batch_size", batch_size, low=0)
+    H, W = check_positive("H", H), check_positive("W", W)
+    element_size = check_positive("element_size", element_size)
+    grad = check_bool("grad", grad)
+    M, dim = model.window_size, model.embed_dim
+    h, w = math.ceil(H / model.patch_size), math.ceil(W / model.patch_size)
+    depths = getattr(model, "depths", None) or tuple(len(layer.blocks) for layer in model.layers)
+    peak = 3 * B * h * w * dim + B * model.patch_embed.proj.in_channels * H * W  # embedding
+    saved = 0
+    for i, (heads, depth) in enumerate(zip(model.num_heads, depths)):
+        T = B * h * w
+        Tp = B * math.ceil(h / M) * M * math.ceil(w / M) * M
+        hidden = int(dim * model.mlp_ratio)
+        attention = 2 * T * dim + 10 * Tp * dim + 2 * Tp * heads * M * M
+        mlp = 3 * T * dim + 2 * T * hidden
+        peak = max(peak, saved + attention, saved + mlp)
+        if grad:
+            saved += depth * (3 * T * dim + 2 * T * hidden + 5 * Tp * dim + 2 * Tp * heads * M * M)
+        if i < len(model.num_heads) - 1:
+            h, w = math.ceil(h / 2), math.ceil(w / 2)
+            if grad:
+                saved += 2 * B * h * w * 4 * dim  # the merging's norm and linear inputs
+            peak = max(peak, saved + 3 * B * h * w * 4 * dim)
+            dim *= 2
+    return max(peak, saved) * element_size

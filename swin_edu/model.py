@@ -25,8 +25,10 @@ from torch import nn
 from swin_edu._checks import (ArgumentTypeError, check_bool, check_floating, check_int,
                               check_memory, check_positive, check_probability, check_rank,
                               check_real, check_shift, image_pair, refuse_jit)
-from swin_edu.attention import WindowAttention, shifted_window_attention
-from swin_edu.patches import PatchEmbed, PatchMerging
+from swin_edu.attention import (WindowAttention, attention_parameter_bytes,
+                                shifted_window_attention)
+from swin_edu.memory import default_element_size
+from swin_edu.patches import PatchEmbed, PatchMerging, patch_embed_bytes, patch_merging_bytes
 from swin_edu.windows import pad_to_window
 
 __all__ = ["SwinTransformerBlock", "BasicLayer", "SwinTransformer", "swin_t", "swin_s",
@@ -57,11 +59,43 @@ class DropPath(nn.Module):
         return x * x.new_empty(shape).bernoulli_(keep) / keep
 
 
+def mlp_bytes(dim: int, hidden_dim: int) -> int:
+    """Bytes of an :class:`Mlp`'s parameters."""
+    return (2 * dim * hidden_dim + hidden_dim + dim) * default_element_size()
+
+
+def block_bytes(dim: int, window_size: int, num_heads: int, hidden_dim: int) -> int:
+    """Bytes of a :class:`SwinTransformerBlock`'s parameters and index."""
+    return (4 * dim * default_element_size() + mlp_bytes(dim, hidden_dim)
+            + attention_parameter_bytes(dim, window_size, num_heads))
+
+
+def model_parameter_bytes(img_size: int, patch_size: int, in_chans: int, num_classes: int,
+                          embed_dim: int, depths: tuple[int, ...], num_heads: tuple[int, ...],
+                          window_size: int, mlp_ratio: float, ape: bool) -> int:
+    """Bytes a :class:`SwinTransformer` allocates for its parameters and buffers, counted
+    from its arguments (before anything is built)."""
+    size = default_element_size()
+    nbytes = patch_embed_bytes(patch_size, in_chans, embed_dim)
+    if ape:
+        nbytes += math.ceil(img_size / patch_size) ** 2 * embed_dim * size
+    dim = embed_dim
+    for i, (depth, heads) in enumerate(zip(depths, num_heads)):
+        nbytes += depth * block_bytes(dim, window_size, heads, int(dim * mlp_ratio))
+        if i < len(depths) - 1:
+            nbytes += patch_merging_bytes(dim)
+            dim *= 2
+    return nbytes + (2 * dim + (dim + 1) * num_classes) * size
+
+
 class Mlp(nn.Module):
     """Linear -> GELU -> Linear, applied to every token. ``(..., C)`` -> ``(..., C)``."""
 
     def __init__(self, dim: int, hidden_dim: int, drop: float = 0.0) -> None:
         super().__init__()
+        dim, hidden_dim = check_positive("dim", dim), check_positive("hidden_dim", hidden_dim)
+        check_memory(f"Mlp(dim={dim}, hidden_dim={hidden_dim}) (its weights)",
+                     mlp_bytes(dim, hidden_dim))
         self.fc1 = nn.Linear(dim, hidden_dim)
         self.act = nn.GELU()
         self.fc2 = nn.Linear(hidden_dim, dim)
@@ -133,6 +167,10 @@ class SwinTransformerBlock(nn.Module):
         check_shift_rule(shift_rule)
         _check_mlp_ratio(mlp_ratio, dim)
         drop = check_probability("drop", drop)
+        num_heads = check_positive("num_heads", num_heads)
+        check_memory(f"SwinTransformerBlock(dim={dim}, num_heads={num_heads}, window_size="
+                     f"{window_size}, mlp_ratio={mlp_ratio}) (its weights)",
+                     block_bytes(dim, window_size, num_heads, int(dim * mlp_ratio)))
         self.window_size = window_size
         self.shift_size = shift_size
         self.shift_rule = shift_rule
@@ -210,7 +248,8 @@ class SwinTransformer(nn.Module):
         super().__init__()
         check_shift_rule(shift_rule)
         for name, value in (("img_size", img_size), ("patch_size", patch_size),
-                            ("embed_dim", embed_dim), ("window_size", window_size)):
+                            ("in_chans", in_chans), ("embed_dim", embed_dim),
+                            ("window_size", window_size)):
             check_positive(name, value)
         depths, num_heads = _stage_tuple("depths", depths), _stage_tuple("num_heads", num_heads)
         if not depths:
@@ -225,6 +264,12 @@ class SwinTransformer(nn.Module):
             check_probability(name, rate)
         for name, flag in (("qkv_bias", qkv_bias), ("ape", ape), ("patch_norm", patch_norm)):
             check_bool(name, flag)
+        check_memory(f"SwinTransformer(embed_dim={embed_dim}, depths={depths}, num_heads="
+                     f"{num_heads}, window_size={window_size}, num_classes={num_classes}, "
+                     f"img_size={img_size}) (its parameters)",
+                     model_parameter_bytes(img_size, patch_size, in_chans, num_classes,
+                                           embed_dim, depths, num_heads, window_size,
+                                           mlp_ratio, ape))
         self.img_size = img_size
         self.patch_size = patch_size
         self.window_size = window_size
@@ -257,16 +302,23 @@ class SwinTransformer(nn.Module):
     def forward_features(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, in_chans, H, W)`` -> pooled features ``(B, num_features)``.
 
-        Refuses (``ValueError``) an input whose largest intermediate tensor would exceed
-        ``swin_edu._checks.MEMORY_LIMIT_BYTES`` (see ``complexity.largest_activation_bytes``).
+        Refuses (``ValueError``) an input whose forward pass would need more memory than the
+        limit (``swin_edu.memory``; the estimate is ``complexity.forward_memory_bytes``, with
+        the activations autograd keeps when gradients are on).
         """
         refuse_jit("SwinTransformer")
         check_rank("images", images, 4, "(B, in_chans, H, W)")
         check_floating("images", images, self.patch_embed.proj.weight)
-        from swin_edu.complexity import largest_activation_bytes  # (complexity reads models)
-        check_memory(f"the forward pass of images {tuple(images.shape)}",
-                     largest_activation_bytes(self, images.shape[0], images.shape[2],
-                                              images.shape[3], images.element_size()))
+        from swin_edu.complexity import forward_memory_bytes  # (complexity reads models)
+        grad = torch.is_grad_enabled() and (images.requires_grad or any(
+            p.requires_grad for p in self.parameters()))
+        check_memory(f"the forward pass of images {tuple(images.shape)}"
+                     f"{' with gradients' if grad else ''}",
+                     forward_memory_bytes(self, images.shape[0], images.shape[2],
+                                          images.shape[3], images.element_size(), grad=grad),
+                     hint="use a smaller image or batch" + (
+                         "" if not grad else ", or torch.no_grad() for inference"),
+                     device=images.device)
         x = self.patch_embed(images)  # (B, H/4, W/4, C)
         if self.absolute_pos_embed is not None:
             side = self.patches_resolution

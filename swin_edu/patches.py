@@ -19,8 +19,9 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from swin_edu._checks import (NotScriptable, check_bool, check_floating, check_positive,
-                              check_rank, refuse_jit)
+from swin_edu._checks import (NotScriptable, check_bool, check_floating, check_memory,
+                              check_positive, check_rank, refuse_jit)
+from swin_edu.memory import default_element_size
 
 __all__ = ["PatchEmbed", "PatchMerging", "patch_partition", "merge_patches"]
 
@@ -67,6 +68,16 @@ def merge_patches(x: torch.Tensor) -> torch.Tensor:
     return torch.cat([x0, x1, x2, x3], dim=-1)  # (B, H/2, W/2, 4C)
 
 
+def patch_embed_bytes(patch_size: int, in_chans: int, embed_dim: int) -> int:
+    """Bytes of a :class:`PatchEmbed`'s parameters (convolution and LayerNorm)."""
+    return (embed_dim * in_chans * patch_size ** 2 + 3 * embed_dim) * default_element_size()
+
+
+def patch_merging_bytes(dim: int) -> int:
+    """Bytes of a :class:`PatchMerging`'s parameters (LayerNorm 4C, Linear 4C -> 2C)."""
+    return (8 * dim + 8 * dim * dim) * default_element_size()
+
+
 class PatchEmbed(NotScriptable, nn.Module):
     """Patch partition + linear embedding as one strided convolution.
 
@@ -82,6 +93,9 @@ class PatchEmbed(NotScriptable, nn.Module):
             check_positive(name, value) for name, value in
             (("patch_size", patch_size), ("in_chans", in_chans), ("embed_dim", embed_dim)))
         check_bool("patch_norm", patch_norm)
+        check_memory(f"PatchEmbed(patch_size={patch_size}, in_chans={in_chans}, "
+                     f"embed_dim={embed_dim}) (its weights)",
+                     patch_embed_bytes(patch_size, in_chans, embed_dim))
         self.patch_size = patch_size
         self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
         self.norm = nn.LayerNorm(embed_dim) if patch_norm else nn.Identity()
@@ -113,6 +127,7 @@ class PatchMerging(NotScriptable, nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
         dim = check_positive("dim", dim)
+        check_memory(f"PatchMerging(dim={dim}) (its weights)", patch_merging_bytes(dim))
         self.dim = dim
         self.norm = nn.LayerNorm(4 * dim)
         self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)

@@ -21,9 +21,20 @@ from torch import nn
 
 from swin_edu._checks import (ArgumentTypeError, NotScriptable, check_memory, check_positive,
                               check_rank)
+from swin_edu.memory import default_element_size
 
 __all__ = ["window_coords", "relative_coords", "relative_position_index", "lookup_bias",
            "RelativePositionBias"]
+
+
+def index_bytes(window_size: int) -> int:
+    """Bytes :func:`relative_position_index` builds: a few ``(M*M, M*M)`` long tensors."""
+    return 3 * window_size ** 4 * 8
+
+
+def table_bytes(window_size: int, num_heads: int) -> int:
+    """Bytes of a bias table ``((2M-1)^2, num_heads)`` in torch's default dtype."""
+    return (2 * window_size - 1) ** 2 * num_heads * default_element_size()
 
 
 def window_coords(window_size: int) -> torch.Tensor:
@@ -31,7 +42,7 @@ def window_coords(window_size: int) -> torch.Tensor:
     window_size = check_positive("window_size", window_size)
     # relative_coords and relative_position_index build a few (M*M, M*M) long tensors
     check_memory(f"the relative position index of window_size={window_size}",
-                 3 * window_size ** 4 * 8)
+                 index_bytes(window_size))
     grid = torch.meshgrid(torch.arange(window_size), torch.arange(window_size), indexing="ij")
     return torch.stack(grid).flatten(1)  # (2, M*M)
 
@@ -105,6 +116,9 @@ class RelativePositionBias(NotScriptable, nn.Module):
         super().__init__()
         window_size = check_positive("window_size", window_size)
         num_heads = check_positive("num_heads", num_heads)
+        check_memory(f"RelativePositionBias(window_size={window_size}, num_heads={num_heads}) "
+                     f"(its table and index)",
+                     table_bytes(window_size, num_heads) + index_bytes(window_size))
         self.window_size = window_size
         self.num_heads = num_heads
         self.relative_position_bias_table = nn.Parameter(

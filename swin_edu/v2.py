@@ -478,8 +478,8 @@ class SwinTransformerV2(nn.Module):
     def forward_features(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, in_chans, H, W)`` -> pooled features ``(B, num_features)``.
 
-        Refuses (``ValueError``) an input whose largest intermediate tensor would exceed
-        ``swin_edu._checks.MEMORY_LIMIT_BYTES``.
+        Refuses (``ValueError``) an input whose largest intermediate tensor would exceed the
+        memory limit (``swin_edu.memory``).
         """
         refuse_jit("SwinTransformerV2")
         check_rank("images", images, 4, "(B, in_chans, H, W)")

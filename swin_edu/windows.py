@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 
-from swin_edu._checks import (ArgumentTypeError, check_divisible, check_int, check_positive,
+from swin_edu._checks import (ArgumentTypeError, check_divisible, check_int, check_memory,
+                              check_positive,
                               check_rank, check_shift, refuse_jit)
 
 __all__ = ["window_partition", "window_reverse", "cyclic_shift", "reverse_cyclic_shift", "shift_pair",
@@ -115,6 +116,10 @@ def pad_to_window(x: torch.Tensor, window_size: int) -> tuple[torch.Tensor, int,
     pad_h = (-H) % window_size
     pad_w = (-W) % window_size
     if pad_h or pad_w:
+        B, _, _, C = x.shape
+        check_memory(f"padding x of shape {tuple(x.shape)} to window_size={window_size} "
+                     f"({B}, {H + pad_h}, {W + pad_w}, {C})",
+                     B * (H + pad_h) * (W + pad_w) * C * x.element_size(), device=x.device)
         x = F.pad(x, (0, 0, 0, pad_w, 0, pad_h))
     return x, pad_h, pad_w
 

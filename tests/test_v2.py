@@ -17,6 +17,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from swin_edu.memory import using_memory_limit
 from swin_edu.complexity import count_parameters
 from swin_edu.convert import from_hf, load_checkpoint
 from swin_edu.relative_position import relative_position_index
@@ -593,5 +594,5 @@ def test_every_public_name_is_covered():
 
 
 def test_huge_requests_are_refused():
-    with pytest.raises(ValueError, match="would need .* GiB"):
+    with using_memory_limit("4GiB"), pytest.raises(ValueError, match="would need .* GiB"):
         TINY_MODEL(torch.zeros(1, 1, 1, 1).expand(1, 3, 50_000, 50_000))

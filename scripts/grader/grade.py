@@ -35,15 +35,15 @@ import torch
 from grader import cases as hidden
 from grader import extract, sandbox, similarity
 from grader.given import GIVEN
+from grader.runner import REFUSED
 from swin_edu import grading
 from swin_edu.grading import Feedback, Question
 from swin_edu.grading.attention import toy_attention
 
 RESULTS = Path(".grader") / "results"
-# Modules whose import from a solution cell is flagged: the course package and other Swin
-# implementations (none of them is importable in the sandbox anyway).
-FOREIGN = ("swin_edu", "grading", "grader", "transformers", "timm", "torchvision", "mmdet",
-           "mmcv")
+# Modules whose import from a solution cell is flagged: the ones the sandbox refuses (the
+# course package and other Swin implementations), one list for both.
+FOREIGN = REFUSED
 HELPERS = {"toy_attention": toy_attention}
 
 
